@@ -1,0 +1,1 @@
+// Published InternVL2.5 checkpoints: config, validation, reading, and random-weight generation.

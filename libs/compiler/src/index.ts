@@ -1,0 +1,1 @@
+// Graph compiler: ONNX graphs and converted weights in a model bundle.

@@ -1,0 +1,1 @@
+// Partition plans: which stage holds which layers.

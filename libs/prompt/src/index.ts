@@ -1,0 +1,1 @@
+// Tokenizer, the internvl2_5 chat template, image placeholder expansion, streaming detokenization, grounding.

@@ -1,0 +1,1 @@
+// Independent plain-TypeScript forward pass, used only by tests.

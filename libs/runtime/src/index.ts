@@ -1,0 +1,1 @@
+// Running bundle graphs with onnxruntime-node: sessions, KV cache, stage executors.

@@ -1,0 +1,4 @@
+export * from './dtype';
+export * from './rng';
+export * from './safetensors';
+export * from './atomic-file';
