@@ -1,1 +1,6 @@
-// Published InternVL2.5 checkpoints: config, validation, reading, and random-weight generation.
+export * from './errors';
+export * from './config';
+export * from './tensor-names';
+export * from './checkpoint';
+export * from './make-model/presets';
+export { makeModel, type MakeModelOptions } from './make-model/make-model';

@@ -1,1 +1,6 @@
-// Graph compiler: ONNX graphs and converted weights in a model bundle.
+export * from './manifest';
+export * from './quantize';
+export * from './rope';
+export * from './convert';
+export * from './graph-files';
+export * from './bundle-cache';

@@ -3,7 +3,17 @@ import { ATTR_TYPE, ElemType, ModelProto, ONNX_TYPE } from './onnx-schema';
 export type Dim = number | string;
 
 /** An attribute value; plain numbers become INT when integral, so floats that are whole need `floatAttr`. */
-export type AttrValue = number | string | number[] | string[] | FloatAttr | FloatsAttr;
+export type AttrValue = number | string | number[] | string[] | FloatAttr | FloatsAttr | TensorAttr;
+export interface TensorAttr {
+  kind: 'tensor';
+  type: ElemType;
+  dims: number[];
+  bytes: Uint8Array;
+}
+/** A one-element tensor attribute (e.g. ConstantOfShape's value) of the given element type. */
+export function scalarTensorAttr(type: ElemType, bytes: Uint8Array): TensorAttr {
+  return { kind: 'tensor', type, dims: [1], bytes };
+}
 export interface FloatAttr {
   kind: 'float';
   value: number;
@@ -175,5 +185,6 @@ function attribute(name: string, v: AttrValue) {
     return nums.every(Number.isInteger) ? { name, type: ATTR_TYPE.INTS, ints: nums } : { name, type: ATTR_TYPE.FLOATS, floats: nums };
   }
   if (v.kind === 'float') return { name, type: ATTR_TYPE.FLOAT, f: v.value };
+  if (v.kind === 'tensor') return { name, type: ATTR_TYPE.TENSOR, t: { dataType: ONNX_TYPE[v.type], dims: v.dims, rawData: v.bytes } };
   return { name, type: ATTR_TYPE.FLOATS, floats: v.value };
 }

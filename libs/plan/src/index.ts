@@ -1,1 +1,4 @@
-// Partition plans: which stage holds which layers.
+export * from './plan';
+export * from './card-plan';
+export * from './balanced-plan';
+export * from './parse-plan';

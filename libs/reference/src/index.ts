@@ -1,1 +1,3 @@
-// Independent plain-TypeScript forward pass, used only by tests.
+export * from './math';
+export * from './vision';
+export * from './language-model';

@@ -1,1 +1,7 @@
-// Running bundle graphs with onnxruntime-node: sessions, KV cache, stage executors.
+export * from './activations';
+export * from './session-factory';
+export * from './kv-store';
+export * from './layer-range-runner';
+export * from './head-runners';
+export * from './merge-image';
+export * from './model-runner';

@@ -116,6 +116,7 @@ export class SafetensorsWriter {
   private fd: number;
   private readonly tmp: string;
   private next = 0;
+  private partial = 0;
   private pos: number;
   private readonly sizes: number[];
 
@@ -146,13 +147,24 @@ export class SafetensorsWriter {
   }
 
   write(name: string, bytes: Uint8Array): void {
+    if (this.partial !== 0) throw new Error(`safetensors writer: ${this.entries[this.next].name} is only partly written`);
+    if (bytes.byteLength !== this.sizes[this.next]) throw new Error(`safetensors writer: ${name} has ${bytes.byteLength} bytes, expected ${this.sizes[this.next]}`);
+    this.writeChunk(name, bytes);
+  }
+
+  /** Appends part of the current tensor's bytes; the tensor is complete once all its bytes arrived. */
+  writeChunk(name: string, bytes: Uint8Array): void {
     const e = this.entries[this.next];
     if (!e || e.name !== name) throw new Error(`safetensors writer: expected ${e?.name ?? 'no more tensors'}, got ${name}`);
-    if (bytes.byteLength !== this.sizes[this.next]) throw new Error(`safetensors writer: ${name} has ${bytes.byteLength} bytes, expected ${this.sizes[this.next]}`);
+    if (this.partial + bytes.byteLength > this.sizes[this.next]) throw new Error(`safetensors writer: too many bytes for ${name}`);
     let done = 0;
     while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done, this.pos + done);
     this.pos += bytes.byteLength;
-    this.next++;
+    this.partial += bytes.byteLength;
+    if (this.partial === this.sizes[this.next]) {
+      this.partial = 0;
+      this.next++;
+    }
   }
 
   close(): void {

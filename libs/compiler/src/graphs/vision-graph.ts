@@ -1,0 +1,54 @@
+import { GraphBuilder, floatAttr } from '@ivl/onnx-graph';
+import { BundleManifest } from '../manifest';
+import { WeightBinder } from './weight-binder';
+
+/**
+ * InternViT (patch embedding, CLS, position table, pre-norm layers with layer scale) → drop CLS → pixel shuffle →
+ * mlp1, for a batch of tiles: pixel_values [T, 3, S, S] → image_embeds [T, numImageToken, llm hidden].
+ */
+export function buildVisionGraph(m: BundleManifest): Uint8Array {
+  const c = m.config;
+  const v = c.vision;
+  const C = v.hiddenSize;
+  const G = c.gridSize;
+  const act = m.activationType;
+  const g = new GraphBuilder('ivl_vision');
+  const w = new WeightBinder(g, m);
+  const px = g.input('pixel_values', act, ['tiles', 3, v.imageSize, v.imageSize]);
+
+  const conv = g.op('Conv', [px, w.tensor('vision.patch.weight'), w.tensor('vision.patch.bias')], {
+    kernel_shape: [v.patchSize, v.patchSize],
+    strides: [v.patchSize, v.patchSize],
+  });
+  const patches = g.op('Transpose', [g.op('Reshape', [conv, g.constInt64([0, C, G * G])])], { perm: [0, 2, 1] });
+  const tiles = g.op('Shape', [px], { start: 0, end: 1 });
+  const clsShape = g.op('Concat', [tiles, g.constInt64([1, C])], { axis: 0 });
+  const cls = g.op('Expand', [w.tensor('vision.cls'), clsShape]);
+  let h = g.op('Add', [g.op('Concat', [cls, patches], { axis: 1 }), w.tensor('vision.pos')]);
+
+  const eps = floatAttr(v.layerNormEps);
+  for (let i = 0; i < v.numLayers; i++) {
+    const k = `vision.${i}.`;
+    const x = g.op('LayerNormalization', [h, w.tensor(k + 'norm1.w'), w.tensor(k + 'norm1.b')], { axis: -1, epsilon: eps });
+    const qkv = w.linear(x, k + 'qkv', k + 'qkv.bias');
+    const [q, kk, vv] = g.node('Split', [qkv], { axis: -1, num_outputs: 3 }, { outputs: 3 });
+    const a = g.ms('MultiHeadAttention', [q, kk, vv], { num_heads: v.numHeads })[0];
+    const o = w.linear(a, k + 'proj', k + 'proj.bias');
+    h = g.op('Add', [h, g.op('Mul', [o, w.tensor(k + 'ls1')])]);
+    const x2 = g.op('LayerNormalization', [h, w.tensor(k + 'norm2.w'), w.tensor(k + 'norm2.b')], { axis: -1, epsilon: eps });
+    const f = g.op('Gelu', [w.linear(x2, k + 'fc1', k + 'fc1.bias')], { approximate: 'none' });
+    h = g.op('Add', [h, g.op('Mul', [w.linear(f, k + 'fc2', k + 'fc2.bias'), w.tensor(k + 'ls2')])]);
+  }
+
+  // Pixel shuffle (reference §4.3): rows 2i+dy, columns 2j+dx → token (i, j), channels ordered (dy, dx, c).
+  const body = g.op('Slice', [h, g.constInt64([1]), g.constInt64([G * G + 1]), g.constInt64([1])]);
+  const grid = g.op('Reshape', [body, g.constInt64([0, G / 2, 2, G / 2, 2, C])]);
+  const perm = c.psVersion === 'v2' ? [0, 1, 3, 2, 4, 5] : [0, 3, 1, 2, 4, 5];
+  const shuffled = g.op('Reshape', [g.op('Transpose', [grid], { perm }), g.constInt64([0, (G * G) / 4, 4 * C])]);
+
+  const ln = g.op('LayerNormalization', [shuffled, w.tensor('mlp1.ln.w'), w.tensor('mlp1.ln.b')], { axis: -1, epsilon: floatAttr(1e-5) });
+  const f1 = g.op('Gelu', [w.linear(ln, 'mlp1.fc1', 'mlp1.fc1.bias')], { approximate: 'none' });
+  const out = w.linear(f1, 'mlp1.fc2', 'mlp1.fc2.bias');
+  g.output(out, 'image_embeds', act, ['tiles', c.numImageToken, c.llm.hiddenSize]);
+  return g.toModel();
+}

@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GenerationConfig, ModelConfig } from '@ivl/checkpoint';
+import type { ElemType } from '@ivl/onnx-graph';
+
+export const BUNDLE_FORMAT = 'ivl-bundle/1';
+
+/** Weight formats a bundle can hold. bf16 checkpoints are widened: the CPU runtime has no bf16 kernels. */
+export type WeightFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
+export const WEIGHT_FORMATS: WeightFormat[] = ['fp32', 'fp16', 'int8', 'int4'];
+
+export interface QuantInfo {
+  bits: 4 | 8;
+  blockSize: number;
+  /** Input features (K) and output features (N) of the linear layer. */
+  K: number;
+  N: number;
+}
+
+/** A tensor stored in one of the bundle's weight files. */
+export interface TensorRef {
+  file: string;
+  offset: number;
+  length: number;
+  type: ElemType;
+  dims: number[];
+  /** Present on the packed uint8 blocks of a MatMulNBits weight; its scales are `<name>.scales`. */
+  quant?: QuantInfo;
+}
+
+export interface BundleManifest {
+  format: typeof BUNDLE_FORMAT;
+  dtype: WeightFormat;
+  /** Element type of activations, KV cache and hidden states exchanged between stages. */
+  activationType: 'float32' | 'float16';
+  source: { dir: string; fingerprint: string };
+  config: ModelConfig;
+  generation: GenerationConfig;
+  tensors: Record<string, TensorRef>;
+  createdAt: string;
+}
+
+export class BundleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}
+
+export function isBundleDir(dir: string): boolean {
+  return existsSync(join(dir, 'manifest.json'));
+}
+
+export function readManifest(dir: string): BundleManifest {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) throw new BundleError(`${dir} is not a model bundle (no manifest.json)`);
+  let m: BundleManifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new BundleError(`${path} is not valid JSON`);
+  }
+  if (m.format !== BUNDLE_FORMAT) throw new BundleError(`${dir}: unknown bundle format ${String(m.format)} (expected ${BUNDLE_FORMAT})`);
+  return m;
+}
+
+export function activationTypeFor(format: WeightFormat): 'float32' | 'float16' {
+  return format === 'fp16' ? 'float16' : 'float32';
+}

@@ -1,0 +1,175 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Checkpoint } from '@ivl/checkpoint';
+import { ensureBundle, WeightFormat } from '@ivl/compiler';
+import { cardPlan, parsePlan, Plan } from '@ivl/plan';
+import { ReferenceKvCache, ReferenceLanguageModel, ReferenceVision } from '@ivl/reference';
+import { Rng, f16ToF32 } from '@ivl/tensor';
+import { argmax, freshCacheDir, maxAbsDiff, relErr, tinyCheckpoint } from '@ivl/test-support';
+import { ActArray } from './activations';
+import { ModelRunner } from './model-runner';
+
+const IMG = 151667;
+const cache = freshCacheDir('runtime');
+const toF32 = (a: ActArray) => (a instanceof Float32Array ? a : f16ToF32(a));
+
+async function runner(dir: string, dtype: WeightFormat, plan?: Plan) {
+  const { dir: b, manifest } = ensureBundle(dir, { dtype, cacheDir: cache });
+  return ModelRunner.create(b, manifest, plan ?? cardPlan(1, manifest.config.llm.numLayers), { threads: 1 });
+}
+
+function promptIds(rng: Rng, n: number, images = 0): number[] {
+  const ids: number[] = [151644, 8948, 198];
+  for (let i = 0; i < n; i++) ids.push(rng.int(151643));
+  if (images) ids.push(151665, ...Array(images * 256).fill(IMG), 151666);
+  ids.push(151645, 198, 151644, 77091, 198);
+  return ids;
+}
+
+/** Greedy continuation and per-step logits from the plain-TypeScript reference. */
+function referenceRun(ref: ReferenceLanguageModel, ids: number[], steps: number, image?: Float32Array) {
+  const H = (ref as unknown as { ckpt: Checkpoint }).ckpt.config.llm.hiddenSize;
+  const L = (ref as unknown as { ckpt: Checkpoint }).ckpt.config.llm.numLayers;
+  const cacheKv = new ReferenceKvCache();
+  const emb = ref.embed(ids);
+  if (image) {
+    let r = 0;
+    ids.forEach((id, i) => {
+      if (id === IMG) emb.set(image.subarray(r * H, ++r * H), i * H);
+    });
+  }
+  let h = ref.layers(emb, ids.length, 0, L, cacheKv);
+  ref.commit(cacheKv, ids.length);
+  const logits: Float32Array[] = [ref.head(h.subarray((ids.length - 1) * H), 1)];
+  const tokens: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t = argmax(logits[logits.length - 1]);
+    tokens.push(t);
+    h = ref.layers(ref.embed([t]), 1, 0, L, cacheKv);
+    ref.commit(cacheKv, 1);
+    logits.push(ref.head(h, 1));
+  }
+  return { logits, tokens };
+}
+
+async function ortRun(r: ModelRunner, seq: string, ids: number[], steps: number, image?: ActArray, forced?: number[], chunkSize?: number) {
+  const logits: Float32Array[] = [await r.prefill({ seq, ids, chunkSize, image: image ? { embeds: image, tokenId: IMG } : undefined })];
+  const tokens: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const t = forced ? forced[s] : argmax(logits[logits.length - 1]);
+    tokens.push(argmax(logits[logits.length - 1]));
+    logits.push(await r.decode([{ seq, token: t, position: ids.length + s }]));
+  }
+  r.release(seq);
+  return { logits, tokens };
+}
+
+describe.each(['tiny', 'tiny-odd', 'tiny-mha'])('fp32 graphs match the reference (%s)', (preset) => {
+  let dir: string;
+  let ck: Checkpoint;
+  let r: ModelRunner;
+  beforeAll(async () => {
+    dir = tinyCheckpoint(preset);
+    ck = Checkpoint.open(dir);
+    r = await runner(dir, 'fp32');
+  });
+
+  it('vision graph (InternViT, pixel shuffle, mlp1) within 1e-4 of the reference scale', async () => {
+    const S = 448;
+    const px = new Rng(7).fillNormal(new Float32Array(2 * 3 * S * S));
+    const ours = toF32(await r.vision(px, 2));
+    const ref = new ReferenceVision(ck).embedImages(px, 2);
+    expect(relErr(ours, ref)).toBeLessThan(1e-4);
+  });
+
+  it('prefill then decode over the whole chain (text + image) within 1e-4 of the logit scale', async () => {
+    const rng = new Rng(11);
+    const S = 448;
+    const px = rng.fillNormal(new Float32Array(3 * S * S));
+    const refVision = new ReferenceVision(ck).embedImages(px, 1);
+    const image = await r.vision(px, 1);
+    const ids = promptIds(rng, 9, 1);
+    const ref = referenceRun(new ReferenceLanguageModel(ck), ids, 4, refVision);
+    const ours = await ortRun(r, 'chain', ids, 4, image);
+    expect(ours.tokens).toEqual(ref.tokens.concat([]).slice(0, 4));
+    ref.logits.forEach((l, i) => expect(relErr(ours.logits[i], l), `step ${i}`).toBeLessThan(1e-4));
+  });
+
+  it('chunked prefill gives the same logits as one pass', async () => {
+    const ids = promptIds(new Rng(5), 40);
+    const whole = await ortRun(r, 'w', ids, 2);
+    const chunked = await ortRun(r, 'c', ids, 2, undefined, undefined, 16);
+    whole.logits.forEach((l, i) => expect(maxAbsDiff(chunked.logits[i], l)).toBeLessThan(1e-5));
+  });
+});
+
+describe('partition plans give the same outputs as one process (tiny, fp32)', () => {
+  it.each(['card:2', 'card:4', 'balanced:3'])('%s', async (spec) => {
+    const dir = tinyCheckpoint('tiny');
+    const base = await runner(dir, 'fp32');
+    const L = base.manifest.config.llm.numLayers;
+    const planned = await runner(dir, 'fp32', parsePlan(spec, L, { perLayer: 1, stageZeroExtra: 1 }));
+    const ids = promptIds(new Rng(3), 12);
+    const a = await ortRun(base, 'p', ids, 6);
+    const b = await ortRun(planned, 'p', ids, 6);
+    expect(b.tokens).toEqual(a.tokens);
+    a.logits.forEach((l, i) => expect(maxAbsDiff(b.logits[i], l)).toBeLessThanOrEqual(1e-6));
+  });
+});
+
+describe('batched decode equals each sequence alone', () => {
+  it('three sequences of different lengths decode together bit for bit', async () => {
+    const r = await runner(tinyCheckpoint('tiny'), 'fp32');
+    const rng = new Rng(21);
+    const prompts = [promptIds(rng, 3), promptIds(rng, 17), promptIds(rng, 8)];
+    const alone = [];
+    for (const [i, p] of prompts.entries()) alone.push(await ortRun(r, `a${i}`, p, 4));
+    const firsts = [];
+    for (const [i, p] of prompts.entries()) firsts.push(await r.prefill({ seq: `b${i}`, ids: p }));
+    let next = firsts.map((l) => argmax(l));
+    for (let s = 0; s < 4; s++) {
+      const logits = await r.decode(prompts.map((p, i) => ({ seq: `b${i}`, token: next[i], position: p.length + s })));
+      const V = 151674;
+      next = prompts.map((_, i) => {
+        const row = logits.subarray(i * V, (i + 1) * V);
+        expect(maxAbsDiff(row, alone[i].logits[s + 1])).toBe(0);
+        return argmax(row);
+      });
+    }
+  });
+});
+
+/**
+ * Weight-only formats on a random tiny model: the logit error stays within a stated fraction of the logit scale,
+ * and the greedy choice agrees with fp32 at every step where fp32's top-1 lead is larger than twice that error
+ * (a choice between near-ties may legitimately flip). The minimum agreement over 16 steps is also stated.
+ */
+describe.each<[WeightFormat, number, number]>([
+  ['fp16', 0.01, 17],
+  ['int8', 0.03, 15],
+  ['int4', 0.15, 14],
+])('%s weights keep top-1 agreement with fp32', (dtype, bound, minAgree) => {
+  it(`logit error within ${bound} of the logit scale, at least ${minAgree}/17 greedy choices equal`, async () => {
+    const dir = tinyCheckpoint('tiny');
+    const f32 = await runner(dir, 'fp32');
+    const q = await runner(dir, dtype);
+    const ids = promptIds(new Rng(8), 20);
+    const ref = await ortRun(f32, 'r', ids, 16);
+    // Teacher-forced with the fp32 tokens, so one early near-tie cannot change every later step.
+    const ours = await ortRun(q, 'q', ids, 16, undefined, ref.tokens);
+    let agree = 0;
+    let worst = 0;
+    ref.logits.forEach((l, i) => {
+      const top = argmax(l);
+      const diff = maxAbsDiff(ours.logits[i], l);
+      let second = -Infinity;
+      l.forEach((v, j) => j !== top && v > second && (second = v));
+      const lead = l[top] - second;
+      if (argmax(ours.logits[i]) === top) agree++;
+      else expect(lead, `step ${i} flipped with a lead of ${lead} against an error of ${diff}`).toBeLessThan(2 * diff);
+      worst = Math.max(worst, relErr(ours.logits[i], l));
+    });
+    console.log(`${dtype}: top-1 agreement ${agree}/${ref.logits.length}, worst relative logit error ${worst.toExponential(2)}`);
+    expect(agree).toBeGreaterThanOrEqual(minAgree);
+    expect(worst).toBeLessThan(bound);
+  });
+});
