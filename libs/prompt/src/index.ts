@@ -1,1 +1,21 @@
-// Tokenizer, the internvl2_5 chat template, image placeholder expansion, streaming detokenization, grounding.
+// Tokenizer, the internvl2_5 chat template, image/video token expansion, streaming detokenization, grounding.
+export * from './errors';
+export * from './special-tokens';
+export * from './python-json';
+export * from './python-strip';
+export * from './python-round';
+export * from './byte-level';
+export { loadQwen25BaseVocabulary, type BaseVocabulary, type MergePair } from './qwen-base-vocab';
+export * from './fast-tokenizer-json';
+export * from './chat-template';
+export * from './tokenizer-files';
+export * from './ivl-tokenizer';
+export * from './load-tokenizer';
+export * from './conversation';
+export * from './image-placeholders';
+export * from './encode-request';
+export * from './batch-padding';
+export * from './streaming-detokenizer';
+export * from './stop-strings';
+export * from './postprocess';
+export * from './grounding';

@@ -5,3 +5,5 @@ export * from './layer-range-runner';
 export * from './head-runners';
 export * from './merge-image';
 export * from './model-runner';
+export * from './thread/stage-engine';
+export * from './thread/stage-engine-client';

@@ -121,7 +121,7 @@ describe('batched decode equals each sequence alone', () => {
     const r = await runner(tinyCheckpoint('tiny'), 'fp32');
     const rng = new Rng(21);
     const prompts = [promptIds(rng, 3), promptIds(rng, 17), promptIds(rng, 8)];
-    const alone = [];
+    const alone: Array<{ logits: Float32Array[]; tokens: number[] }> = [];
     for (const [i, p] of prompts.entries()) alone.push(await ortRun(r, `a${i}`, p, 4));
     const firsts = [];
     for (const [i, p] of prompts.entries()) firsts.push(await r.prefill({ seq: `b${i}`, ids: p }));

@@ -1,0 +1,5 @@
+export * from './sampling-params';
+export * from './sampler';
+export * from './strip-stream';
+export * from './sequence-decoder';
+export * from './generator';

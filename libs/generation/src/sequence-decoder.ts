@@ -1,0 +1,110 @@
+import { IvlTokenizer, StopStringMatcher, StreamingDetokenizer, parseGrounding, type GroundedObject } from '@ivl/prompt';
+import { Sampler } from './sampler';
+import { SamplingParams } from './sampling-params';
+import { StripStream } from './strip-stream';
+
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
+
+export interface StepResult {
+  token: number;
+  /** New visible text (whole characters only; may be empty). */
+  delta: string;
+  finished: boolean;
+  finishReason?: FinishReason;
+}
+
+export interface DecoderOptions {
+  params: SamplingParams;
+  /** Tokens that end generation; the model card's generation_config lists [151644, 151645, 151643]. */
+  eosTokenIds: number[];
+  seed: number;
+  /** Most tokens the context leaves room for; generation stops with 'length' there. */
+  maxTokens?: number;
+}
+
+/**
+ * One sequence's generation state: samples each next token, turns tokens into text deltas (special tokens
+ * skipped, as chat() decodes), applies stop strings and the card's strip(), and decides when it is finished. The
+ * single-process generator and the pipeline driver both drive it, so they produce the same text.
+ */
+export class SequenceDecoder {
+  readonly tokens: number[] = [];
+  private text = '';
+  private readonly sampler: Sampler;
+  private readonly detok: StreamingDetokenizer;
+  private readonly stops: StopStringMatcher;
+  private readonly strip = new StripStream();
+  private readonly limit: number;
+  finishReason?: FinishReason;
+
+  constructor(
+    private readonly tokenizer: IvlTokenizer,
+    private readonly promptIds: readonly number[],
+    private readonly opts: DecoderOptions,
+  ) {
+    this.sampler = new Sampler(opts.params, opts.seed);
+    this.detok = new StreamingDetokenizer(tokenizer, true);
+    this.stops = new StopStringMatcher(opts.params.stop);
+    this.limit = Math.min(opts.params.maxNewTokens, opts.maxTokens ?? Infinity);
+  }
+
+  get finished(): boolean {
+    return this.finishReason !== undefined;
+  }
+
+  get outputText(): string {
+    return this.text;
+  }
+
+  /** Samples the next token from `logits` and advances the state. */
+  accept(logits: Float32Array): StepResult {
+    const seen = this.opts.params.repetitionPenalty !== 1 ? [...this.promptIds, ...this.tokens] : [];
+    return this.push(this.sampler.sample(logits, seen));
+  }
+
+  /** Advances with a known token (a replay of tokens already streamed before a retry). */
+  replay(token: number): StepResult {
+    this.sampler.skip(1);
+    return this.push(token);
+  }
+
+  private push(token: number): StepResult {
+    if (this.finished) throw new Error('sequence already finished');
+    this.tokens.push(token);
+    const eos = this.opts.eosTokenIds.includes(token);
+    let raw = '';
+    if (!eos) {
+      const step = this.stops.push(this.detok.push(token));
+      if (step.stopped) return this.finish('stop', step.text);
+      raw = step.text;
+    }
+    if (eos || this.tokens.length >= this.limit) {
+      const last = this.stops.push(this.detok.flush());
+      raw += last.text;
+      if (!last.stopped) raw += this.stops.flush().text;
+      return this.finish(eos || last.stopped ? 'stop' : 'length', raw);
+    }
+    return this.emit(token, raw, false);
+  }
+
+  /** Ends generation early (cancel, error); nothing more is emitted. */
+  abort(reason: FinishReason): void {
+    if (!this.finished) this.finishReason = reason;
+  }
+
+  private finish(reason: FinishReason, tail: string): StepResult {
+    this.finishReason = reason;
+    return this.emit(this.tokens[this.tokens.length - 1], tail, true);
+  }
+
+  private emit(token: number, raw: string, finished: boolean): StepResult {
+    const delta = this.strip.push(raw);
+    this.text += delta;
+    return { token, delta, finished, finishReason: this.finishReason };
+  }
+
+  /** Grounded boxes in the answer, in pixel coordinates of the given image (tags are read from the raw tokens). */
+  grounding(width: number, height: number): GroundedObject[] {
+    return parseGrounding(this.tokenizer.decode(this.tokens, { skipSpecialTokens: false }), width, height);
+  }
+}

@@ -1,0 +1,82 @@
+/** The BullMQ queue every pipeline consumes. */
+export const GENERATE_QUEUE = 'ivl-generate';
+export const GENERATE_JOB = 'generate';
+
+/** Media travel as content-addressed blobs in Redis (see BlobStore), never inline in job data. */
+export interface ImageRef {
+  blob: string;
+  /** max_dynamic_patch for this image; defaults to the request's, then the model's (12). */
+  maxNum?: number;
+}
+
+export interface VideoRef {
+  blob: string;
+  numSegments: number;
+  /** Start and end in seconds, as the card's `bound`. */
+  bound?: [number, number];
+}
+
+export interface ChatTurn {
+  question: string;
+  answer: string;
+}
+
+/** What to generate: a chat() call in the model card's terms. */
+export interface GenerateInput {
+  system?: string;
+  history?: ChatTurn[];
+  question: string;
+  /** Every image of the conversation in placeholder order (earlier turns first). */
+  images?: ImageRef[];
+  video?: VideoRef;
+  /** One `<image>` for all tiles (the card's combined form) instead of one per image. */
+  combineImages?: boolean;
+  maxNum?: number;
+}
+
+export interface JobSampling {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  repetitionPenalty: number;
+  /** Always set by the producer, so that a retried job samples exactly the same tokens. */
+  seed: number;
+  stop: string[];
+}
+
+export interface GenerateJobData {
+  v: 1;
+  model: string;
+  input: GenerateInput;
+  sampling: JobSampling;
+  /** Return prompt ids and generated ids in the result (for `ivl generate --json` and parity tests). */
+  returnTokens?: boolean;
+  /** Milliseconds since the epoch when the producer enqueued the job (queue-time metric). */
+  enqueuedAt: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
+
+export interface GroundedBox {
+  label: string;
+  boxes: Array<[number, number, number, number]>;
+}
+
+export interface GenerateJobResult {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  inputIds?: number[];
+  tokens?: number[];
+  /** `<ref>…</ref><box>…</box>` answers, in pixel coordinates of the first image. */
+  grounding?: GroundedBox[];
+  /** Prompt with `<image>` placeholders (the templated text). */
+  prompt?: string;
+  numPatches?: number[];
+  timings: { queueMs: number; ttftMs: number; prefillMs: number; decodeMs: number; totalMs: number };
+  /** Which pipeline served it and on which attempt (for operators). */
+  servedBy?: string;
+  attempt?: number;
+}

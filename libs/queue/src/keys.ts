@@ -1,0 +1,9 @@
+/** Redis keys of our own, beside BullMQ's `bull:<queue>:*`. */
+export const keys = {
+  blob: (hash: string) => `ivl:blob:${hash}`,
+  tokens: (jobId: string) => `ivl:tokens:${jobId}`,
+  streamOwner: (jobId: string) => `ivl:tokens:${jobId}:owner`,
+  cancel: (jobId: string) => `ivl:cancel:${jobId}`,
+  cancelChannel: 'ivl:cancel',
+  pipelines: 'ivl:pipelines',
+} as const;

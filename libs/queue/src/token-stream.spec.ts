@@ -1,0 +1,39 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import IORedis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { testRedisUrl } from '@ivl/test-support';
+import { BlobStore } from './blob-store';
+import { TokenStreamWriter, readTokenStream } from './token-stream';
+
+const redis = new IORedis(testRedisUrl());
+afterAll(() => redis.quit());
+
+describe('token streams', () => {
+  it('a retried attempt sees what was published, and the stalled attempt can no longer append', async () => {
+    const job = randomUUID();
+    const first = await TokenStreamWriter.claim(redis, job, 'attempt-1');
+    expect(first.published).toEqual([]);
+    await first.append(0, [10, 11], 'ab');
+    await first.append(2, [12], 'c');
+    const second = await TokenStreamWriter.claim(redis, job, 'attempt-2');
+    expect(second.published).toEqual([10, 11, 12]);
+    await expect(first.append(3, [99], 'zz')).rejects.toThrow(/FENCED/);
+    await second.append(3, [13], 'd');
+    await second.end('stop');
+    const events = [];
+    for await (const e of readTokenStream(redis.duplicate(), job)) events.push(e);
+    expect(events.map((e) => (e.kind === 'tokens' ? e.delta : `<${e.finishReason}>`)).join('')).toBe('abcd<stop>');
+    // A reader resuming after the second entry gets the rest and nothing twice.
+    const resumed = [];
+    for await (const e of readTokenStream(redis.duplicate(), job, events[1].id)) resumed.push(e);
+    expect(resumed.map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
+  });
+
+  it('blobs are content-addressed', async () => {
+    const store = new BlobStore(redis, 60);
+    const a = await store.put(new Uint8Array([1, 2, 3]));
+    expect(a).toBe('039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81');
+    expect(Array.from(await store.get(a))).toEqual([1, 2, 3]);
+    await expect(store.get('00'.repeat(32))).rejects.toThrow(/expired or was never stored/);
+  });
+});

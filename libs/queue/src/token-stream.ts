@@ -1,0 +1,87 @@
+import type { Redis } from 'ioredis';
+import { keys } from './keys';
+import { FinishReason } from './job-schema';
+
+/** One entry of a job's token stream. */
+export type TokenEvent =
+  | { id: string; kind: 'tokens'; index: number; tokens: number[]; delta: string }
+  | { id: string; kind: 'end'; finishReason: FinishReason; error?: string };
+
+const STREAM_TTL_SECONDS = 24 * 3600;
+
+// XADD only while this writer still owns the stream: a stalled attempt that wakes up after BullMQ re-ran its job
+// can no longer append, so a retried job never duplicates output.
+const FENCED_XADD = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return id`;
+
+/**
+ * The writer side of a job's token stream (a Redis Stream per job). An attempt claims the stream, reads what
+ * earlier attempts already published (to replay those tokens instead of re-sending them), and appends from there.
+ */
+export class TokenStreamWriter {
+  private constructor(private readonly redis: Redis, private readonly jobId: string, private readonly owner: string, readonly published: number[]) {}
+
+  static async claim(redis: Redis, jobId: string, owner: string): Promise<TokenStreamWriter> {
+    await redis.set(keys.streamOwner(jobId), owner, 'EX', STREAM_TTL_SECONDS);
+    const published: number[] = [];
+    let ended = false;
+    for (const e of await readAll(redis, jobId)) {
+      if (e.kind === 'tokens') {
+        if (e.index !== published.length) throw new Error(`token stream of job ${jobId} is inconsistent at entry ${e.id}`);
+        published.push(...e.tokens);
+      } else ended = true;
+    }
+    const w = new TokenStreamWriter(redis, jobId, owner, published);
+    w.ended = ended;
+    return w;
+  }
+
+  ended = false;
+
+  async append(index: number, tokens: number[], delta: string): Promise<void> {
+    await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta]);
+  }
+
+  async end(finishReason: FinishReason, error?: string): Promise<void> {
+    if (this.ended) return;
+    await this.xadd(['k', 'e', 'f', finishReason, ...(error ? ['err', error] : [])]);
+    this.ended = true;
+  }
+
+  private async xadd(fields: string[]): Promise<void> {
+    await this.redis.eval(FENCED_XADD, 2, keys.tokens(this.jobId), keys.streamOwner(this.jobId), this.owner, String(STREAM_TTL_SECONDS), ...fields);
+  }
+}
+
+export function parseEntry(id: string, fields: string[]): TokenEvent {
+  const f: Record<string, string> = {};
+  for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+  if (f.k === 'e') return { id, kind: 'end', finishReason: f.f as FinishReason, error: f.err };
+  return { id, kind: 'tokens', index: Number(f.i), tokens: f.ids ? f.ids.split(',').map(Number) : [], delta: f.d ?? '' };
+}
+
+async function readAll(redis: Redis, jobId: string): Promise<TokenEvent[]> {
+  const rows = (await redis.xrange(keys.tokens(jobId), '-', '+')) as Array<[string, string[]]>;
+  return rows.map(([id, fields]) => parseEntry(id, fields));
+}
+
+/**
+ * Reads a job's token stream from `fromId` (exclusive; '0' for the start), blocking for new entries, until the end
+ * entry. A reader that reconnects passes the last id it saw and continues without gaps or repeats.
+ */
+export async function* readTokenStream(redis: Redis, jobId: string, fromId = '0', blockMs = 5000, signal?: AbortSignal): AsyncGenerator<TokenEvent> {
+  let last = fromId;
+  while (!signal?.aborted) {
+    const res = (await redis.xread('COUNT', 256, 'BLOCK', blockMs, 'STREAMS', keys.tokens(jobId), last)) as Array<[string, Array<[string, string[]]>]> | null;
+    if (!res) continue;
+    for (const [id, fields] of res[0][1]) {
+      last = id;
+      const e = parseEntry(id, fields);
+      yield e;
+      if (e.kind === 'end') return;
+    }
+  }
+}

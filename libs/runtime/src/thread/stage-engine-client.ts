@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ActArray } from '../activations';
+import type { SeqChunk } from '../layer-range-runner';
+import type { FrontInput, StageEngineConfig, StageEngineInfo, StageStats } from './stage-engine';
+import { CallMessage, ReplyMessage, transferables } from './protocol';
+
+/** An error from the onnxruntime thread, with its original class name (e.g. KvBudgetError). */
+export class EngineError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** dist/ort-thread.js, found from the bundle (dist/) or from the sources (tests). */
+export function ortThreadScript(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    for (const p of [join(dir, 'ort-thread.js'), join(dir, 'dist', 'ort-thread.js')]) if (existsSync(p)) return p;
+    if (dirname(dir) === dir) throw new Error('dist/ort-thread.js not found: run `npm run build`');
+  }
+}
+
+/** The main-thread handle on a StageEngine running in its own worker thread. */
+export class StageEngineClient {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private dead?: Error;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: ReplyMessage) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new EngineError(m.error.name, m.error.message));
+    });
+    const fail = (e: Error) => {
+      this.dead = e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`onnxruntime thread exited (code ${code})`)));
+  }
+
+  static async start(cfg: StageEngineConfig): Promise<{ client: StageEngineClient; info: StageEngineInfo }> {
+    const worker = new Worker(ortThreadScript(), { workerData: cfg });
+    const client = new StageEngineClient(worker);
+    const info = (await client.call('init', [])) as StageEngineInfo;
+    return { client, info };
+  }
+
+  private call(method: string, args: unknown[]): Promise<unknown> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.next++;
+    const msg: CallMessage = { id, method, args };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage(msg, transferables(args));
+    });
+  }
+
+  /** Arrays passed here are transferred when they own their buffer: do not use them afterwards. */
+  vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
+    return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+  }
+
+  front(input: FrontInput): Promise<ActArray> {
+    return this.call('front', [input]) as Promise<ActArray>;
+  }
+
+  layers(hidden: ActArray, spans: SeqChunk[]): Promise<ActArray> {
+    return this.call('layers', [hidden, spans]) as Promise<ActArray>;
+  }
+
+  back(hidden: ActArray, spans: SeqChunk[], logitRows: number[]): Promise<Float32Array> {
+    return this.call('back', [hidden, spans, logitRows]) as Promise<Float32Array>;
+  }
+
+  release(seqs: string[]): Promise<number> {
+    return this.call('release', [seqs]) as Promise<number>;
+  }
+
+  evictIdle(maxIdleMs: number): Promise<string[]> {
+    return this.call('evictIdle', [maxIdleMs]) as Promise<string[]>;
+  }
+
+  stats(): Promise<StageStats> {
+    return this.call('stats', []) as Promise<StageStats>;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
