@@ -9,6 +9,7 @@ const USER_ERRORS = new Set([
   'SafetensorsError',
   'RangeError',
   'KvBudgetError',
+  'RequestError',
 ]);
 
 /** Prints a one-line reason and exits non-zero; a stack trace only for genuine bugs or with IVL_DEBUG. */

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Checkpoint } from '@ivl/checkpoint';
 import { convertCheckpoint } from './convert';
@@ -31,10 +31,55 @@ export function ensureBundle(modelDir: string, opts: EnsureBundleOptions): { dir
     return { dir, manifest, converted: false };
   }
   const ckpt = Checkpoint.open(dir);
-  const block = opts.blockSize ?? 32;
-  const key = `${ckpt.fingerprint()}-${opts.dtype}${opts.dtype.startsWith('int') ? `-b${block}` : ''}`;
-  const out = join(opts.cacheDir ?? defaultCacheDir(), 'bundles', key);
+  const out = cachedBundlePath(ckpt, opts, opts.cacheDir ?? defaultCacheDir());
   if (isBundleDir(out)) return { dir: out, manifest: readManifest(out), converted: false };
-  const manifest = convertCheckpoint(ckpt, { dtype: opts.dtype, out, blockSize: block, force: existsSync(out), onProgress: opts.onProgress });
+  const manifest = convertCheckpoint(ckpt, { dtype: opts.dtype, out, blockSize: opts.blockSize ?? 32, force: existsSync(out), onProgress: opts.onProgress });
   return { dir: out, manifest, converted: true };
+}
+
+/**
+ * ensureBundle for several processes at once (the stages of a local cluster, pods sharing a volume): one converts
+ * under a lock file, the others wait for its manifest instead of converting the same checkpoint again.
+ */
+export async function ensureBundleLocked(modelDir: string, opts: EnsureBundleOptions & { staleLockMs?: number }): Promise<{ dir: string; manifest: BundleManifest; converted: boolean }> {
+  const dir = resolve(modelDir);
+  if (isBundleDir(dir)) return ensureBundle(dir, opts);
+  const cacheDir = opts.cacheDir ?? defaultCacheDir();
+  mkdirSync(join(cacheDir, 'bundles'), { recursive: true });
+  const lock = join(cacheDir, 'bundles', `.${Checkpoint.open(dir).fingerprint()}-${opts.dtype}.lock`);
+  const stale = opts.staleLockMs ?? 30 * 60_000;
+  for (;;) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, `${process.pid}@${hostname()}`);
+      closeSync(fd);
+      try {
+        return ensureBundle(dir, { ...opts, cacheDir });
+      } finally {
+        rmSync(lock, { force: true });
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > stale) rmSync(lock, { force: true });
+    } catch {
+      /* released meanwhile */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    // The holder may have finished: a complete bundle is used without taking the lock.
+    const done = tryCached(dir, opts, cacheDir);
+    if (done) return done;
+  }
+}
+
+/** Where the converted bundle of this checkpoint, dtype and block size lives in the cache. */
+export function cachedBundlePath(ckpt: Checkpoint, opts: EnsureBundleOptions, cacheDir: string): string {
+  const block = opts.blockSize ?? 32;
+  return join(cacheDir, 'bundles', `${ckpt.fingerprint()}-${opts.dtype}${opts.dtype.startsWith('int') ? `-b${block}` : ''}`);
+}
+
+function tryCached(dir: string, opts: EnsureBundleOptions, cacheDir: string): { dir: string; manifest: BundleManifest; converted: boolean } | undefined {
+  const out = cachedBundlePath(Checkpoint.open(dir), opts, cacheDir);
+  return isBundleDir(out) ? { dir: out, manifest: readManifest(out), converted: false } : undefined;
 }

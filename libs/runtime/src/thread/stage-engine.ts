@@ -55,6 +55,8 @@ export class StageEngine {
   constructor(private readonly cfg: StageEngineConfig) {}
 
   async init(): Promise<StageEngineInfo> {
+    // Functions cannot cross into a worker thread, so the thread logs the execution-provider choice itself.
+    this.cfg.session.log ??= (msg) => console.error(msg);
     const m = readManifest(this.cfg.bundleDir);
     this.hidden = m.config.llm.hiddenSize;
     const ranges = this.cfg.ranges.filter(([a, b]) => b > a);

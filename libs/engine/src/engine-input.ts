@@ -1,0 +1,46 @@
+import type { ChatTurn } from '@ivl/queue';
+
+export interface ImageInput {
+  data: Uint8Array;
+  /** max_dynamic_patch for this image. */
+  maxNum?: number;
+}
+
+export interface VideoInput {
+  /** A file path or the encoded bytes. */
+  data: Uint8Array | string;
+  numSegments: number;
+  bound?: [number, number];
+}
+
+/** One chat() call with its media as bytes. */
+export interface EngineInput {
+  system?: string;
+  history?: ChatTurn[];
+  question: string;
+  /** Every image of the conversation, in placeholder order (earlier turns first). */
+  images?: ImageInput[];
+  video?: VideoInput;
+  /** One `<image>` for the tiles of all images (the card's combined form). */
+  combineImages?: boolean;
+  /** Default max_dynamic_patch for this request. */
+  maxNum?: number;
+}
+
+/** Bounds on one request, so a huge input fails with a clear error instead of exhausting a worker. */
+export interface RequestLimits {
+  maxImages: number;
+  maxTilesPerRequest: number;
+  maxPixelsPerImage: number;
+  maxVideoFrames: number;
+  /** Prompt tokens + max new tokens must fit here (the model's context by default). */
+  maxContextTokens?: number;
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
+  maxImages: 16,
+  // 13 tiles is one image at max_dynamic_patch 12; 64 allows several detailed images in one request.
+  maxTilesPerRequest: 64,
+  maxPixelsPerImage: 50_000_000,
+  maxVideoFrames: 64,
+};

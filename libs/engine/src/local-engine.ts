@@ -1,0 +1,69 @@
+import { randomInt } from 'node:crypto';
+import { ModelConfig } from '@ivl/checkpoint';
+import { BundleManifest, WeightFormat, ensureBundle } from '@ivl/compiler';
+import { GenerateOutput, SamplingParams, generate, validateSampling } from '@ivl/generation';
+import { parsePlan, Plan } from '@ivl/plan';
+import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
+import { ModelRunner } from '@ivl/runtime';
+import { EngineInput, RequestLimits } from './engine-input';
+import { PreparedInput, prepareInput } from './prepare-input';
+import { planCosts } from './plan-costs';
+
+export interface LocalEngineOptions {
+  dtype: WeightFormat;
+  plan?: string;
+  threads?: number;
+  cacheDir?: string;
+  blockSize?: number;
+  limits?: RequestLimits;
+  onConvertProgress?: (done: number, total: number) => void;
+}
+
+export interface ChatResult extends GenerateOutput {
+  prepared: PreparedInput;
+  seed: number;
+}
+
+/** The whole model in this process: what `ivl forward` and `ivl chat` run, and the baseline pipelines must equal. */
+export class LocalEngine {
+  private constructor(
+    readonly tokenizer: IvlTokenizer,
+    readonly runner: ModelRunner,
+    readonly manifest: BundleManifest,
+    readonly plan: Plan,
+    private readonly limits?: RequestLimits,
+  ) {}
+
+  static async open(modelDir: string, opts: LocalEngineOptions): Promise<LocalEngine> {
+    const { dir, manifest } = ensureBundle(modelDir, { dtype: opts.dtype, cacheDir: opts.cacheDir, blockSize: opts.blockSize, onProgress: opts.onConvertProgress });
+    const plan = parsePlan(opts.plan ?? 'card:1', manifest.config.llm.numLayers, planCosts(manifest.config));
+    const tokenizer = await loadTokenizer(manifest.source.dir);
+    const runner = await ModelRunner.create(dir, manifest, plan, { threads: opts.threads });
+    return new LocalEngine(tokenizer, runner, manifest, plan, opts.limits);
+  }
+
+  get config(): ModelConfig {
+    return this.manifest.config;
+  }
+
+  prepare(input: EngineInput): Promise<PreparedInput> {
+    return prepareInput(this.tokenizer, this.config, input, this.limits);
+  }
+
+  async chat(input: EngineInput, params: SamplingParams, onDelta?: (delta: string, token: number) => void): Promise<ChatResult> {
+    validateSampling(params, this.config.llm.maxPositionEmbeddings);
+    const prepared = await this.prepare(input);
+    const imageEmbeds = prepared.numTiles ? await this.runner.vision(prepared.pixelValues, prepared.numTiles) : undefined;
+    const seed = params.seed ?? randomInt(2 ** 31);
+    const out = await generate(this.runner, this.tokenizer, {
+      ids: prepared.ids,
+      imageEmbeds,
+      params,
+      seed,
+      eosTokenIds: this.manifest.generation.eosTokenIds,
+      prefillChunk: 1024,
+      onDelta,
+    });
+    return { ...out, prepared, seed };
+  }
+}

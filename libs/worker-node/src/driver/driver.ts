@@ -1,0 +1,171 @@
+import { Worker } from 'bullmq';
+import IORedis from 'ioredis';
+import { loadTokenizer } from '@ivl/prompt';
+import { RingLink, StageClient, startStageServer } from '@ivl/pipeline';
+import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, keys } from '@ivl/queue';
+import { listenAddress, RunningStage } from '../middle-stage';
+import { StageSetup } from '../stage-setup';
+import { StageStatus } from '../stage-status';
+import { WorkerOptions } from '../worker-options';
+import { Admission } from './admission';
+import { processJob } from './job-processor';
+import { RingExecutor, RingError } from './ring-executor';
+import { RingMonitor } from './ring-monitor';
+import { Scheduler } from './scheduler';
+import { Sequence } from './sequence';
+
+export interface DriverHandle extends RunningStage {
+  monitor: RingMonitor;
+  scheduler: Scheduler;
+  worker: Worker<GenerateJobData, GenerateJobResult>;
+}
+
+/**
+ * Stage 0: holds vision, embeddings, the first and last layers and the head, consumes the queue, and drives the
+ * ring with continuous batching. Jobs are taken only while the ring is whole; when it breaks, in-flight
+ * sequences fail at once and BullMQ retries their jobs (with backoff) when a pipeline can serve them.
+ */
+export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<DriverHandle> {
+  if (!o.redis) throw new Error('stage 0 needs --redis (the queue it consumes)');
+  const numStages = s.plan.stages.length;
+  const status = new StageStatus(o, s);
+  const tokenizer = await loadTokenizer(s.manifest.source.dir);
+  const link = numStages > 1 ? new RingLink(o.peers[1]) : undefined;
+  const executor = new RingExecutor(s.engine, link, s.info.hidden, o.batchTimeoutMs);
+  const peers = numStages > 1 ? o.peers.slice(1).map((p) => new StageClient(p)) : [];
+
+  // Finished sequences are released on every stage in small batches.
+  const toRelease = new Set<string>();
+  const releaseTimer = setInterval(() => {
+    if (!toRelease.size) return;
+    const seqs = [...toRelease];
+    toRelease.clear();
+    s.engine.release(seqs).catch(() => undefined);
+    for (const p of peers) p.release(seqs).catch((e) => o.log(`release on ${p.target} failed: ${(e as Error).message}`));
+    status.refresh();
+  }, 50);
+
+  const scheduler = new Scheduler(executor, {
+    maxInFlight: o.maxInFlight ?? Math.max(1, numStages),
+    maxBatch: o.maxBatch,
+    prefillChunk: o.prefillChunk,
+    vocab: s.info.vocab,
+    onRelease: (seq: Sequence) => toRelease.add(seq.id),
+    onBatchDone: () => status.refresh(),
+  });
+  const admission = new Admission(s.info.kvCapacityTokens);
+  const monitor = new RingMonitor(o.peers, { modelId: s.modelId, plan: s.plan.name, numStages }, () => status.health());
+
+  const { server, port } = await startStageServer(listenAddress(o), {
+    hidden: s.info.hidden,
+    dtype: s.info.actType === 'float32' ? 'FLOAT32' : 'FLOAT16',
+    log: o.log,
+    onBatch: async (b) => executor.onReturn(b),
+    release: (seqs) => s.engine.release(seqs),
+    health: async () => status.health(),
+  });
+
+  const redis = new IORedis(o.redis, { maxRetriesPerRequest: null });
+  const active = new Map<string, Sequence>();
+  const worker = new Worker<GenerateJobData, GenerateJobResult>(
+    GENERATE_QUEUE,
+    (job) =>
+      processJob(
+        {
+          redis,
+          blobs: new BlobStore(redis),
+          tokenizer,
+          config: s.manifest.config,
+          eosTokenIds: s.manifest.generation.eosTokenIds,
+          engine: s.engine,
+          scheduler,
+          admission,
+          hidden: s.info.hidden,
+          pipelineId: o.pipelineId,
+          active,
+          log: o.log,
+        },
+        job,
+      ),
+    {
+      connection: redis.duplicate({ maxRetriesPerRequest: null }),
+      prefix: o.queuePrefix,
+      concurrency: o.maxSequences,
+      autorun: false,
+      // The event loop never blocks on a forward pass (onnxruntime runs on its own thread), so locks renew on time.
+      lockDuration: 60_000,
+      maxStalledCount: 2,
+    },
+  );
+  worker.on('error', (e) => o.log(`queue: ${e.message}`));
+
+  // Cancellation reaches whichever pipeline holds the job.
+  const sub = redis.duplicate();
+  await sub.subscribe(keys.cancelChannel);
+  sub.on('message', (_ch, jobId: string) => {
+    const seq = active.get(jobId);
+    if (seq) scheduler.cancel(seq);
+  });
+
+  let running = false;
+  const breakRing = (reason: string) => {
+    const e = new RingError(`the pipeline ring broke: ${reason}`);
+    scheduler.failAll(e);
+    executor.failAll(e);
+    worker.pause(true).catch(() => undefined);
+  };
+  monitor.on('broken', (reason: string) => {
+    o.log(`ring broken: ${reason}; failing in-flight sequences and pausing the queue`);
+    breakRing(reason);
+  });
+  monitor.on('whole', () => {
+    admission.setCapacity(monitor.view.capacityTokens);
+    o.log(`ring whole (${numStages} stage${numStages > 1 ? 's' : ''}); taking jobs`);
+    if (!running) {
+      running = true;
+      worker.run().catch((e) => o.log(`queue worker stopped: ${(e as Error).message}`));
+    } else worker.resume();
+  });
+  if (link) status.downstream = () => link.connected;
+  link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));
+  executor.onHop = undefined;
+  monitor.start();
+
+  // Gateways read which pipelines are ready from here.
+  const announce = () =>
+    redis
+      .hset(keys.pipelines, o.pipelineId, JSON.stringify({ id: o.pipelineId, stages: numStages, ready: monitor.view.whole && !status.draining, updatedAt: Date.now(), model: s.modelId, plan: s.plan.name, queuePrefix: o.queuePrefix ?? null }))
+      .catch(() => undefined);
+  const announceTimer = setInterval(announce, 1000);
+  announce();
+
+  return {
+    port,
+    status,
+    monitor,
+    scheduler,
+    worker,
+    async stop() {
+      status.draining = true;
+      await announce();
+      // Drain: take no new jobs, let running answers finish, then hand what is left back to the queue.
+      const closing = worker.close();
+      const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), o.drainMs))]);
+      if (timedOut) {
+        o.log(`drain timed out after ${o.drainMs} ms; handing ${scheduler.running} sequence(s) back to the queue`);
+        breakRing('the worker is shutting down');
+        await closing.catch(() => undefined);
+      }
+      clearInterval(announceTimer);
+      clearInterval(releaseTimer);
+      await redis.hdel(keys.pipelines, o.pipelineId).catch(() => undefined);
+      monitor.stop();
+      link?.close();
+      peers.forEach((p) => p.close());
+      await new Promise<void>((r) => server.tryShutdown(() => r()));
+      await sub.quit().catch(() => undefined);
+      await redis.quit().catch(() => undefined);
+      await s.engine.close();
+    },
+  };
+}

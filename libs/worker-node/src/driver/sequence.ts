@@ -1,0 +1,62 @@
+import type { SequenceDecoder, StepResult } from '@ivl/generation';
+import type { ActArray } from '@ivl/runtime';
+
+export type SeqState = 'prefill' | 'decode' | 'done';
+
+/**
+ * One sequence in the driver: the positions still to prefill, the token to feed next, and where its image rows
+ * go. `ids` is the prompt plus any tokens replayed from an earlier attempt.
+ */
+export class Sequence {
+  state: SeqState = 'prefill';
+  /** Positions sent round the ring / returned from it, during prefill. */
+  prefillSent = 0;
+  prefilled = 0;
+  inFlight = false;
+  nextToken = -1;
+  /** Position of `nextToken`. */
+  position = 0;
+  readonly done: Promise<void>;
+  private settle!: { resolve: () => void; reject: (e: Error) => void };
+  /** Index of each image-context token's row: imgRank[p] = number of image tokens before position p. */
+  private readonly imgRank: Int32Array;
+  firstTokenAt?: number;
+  prefillStartedAt?: number;
+  readonly createdAt = Date.now();
+  cancelled = false;
+
+  constructor(
+    readonly id: string,
+    /** The prompt followed by the tokens replayed from an earlier attempt. */
+    readonly ids: number[],
+    readonly promptLength: number,
+    readonly decoder: SequenceDecoder,
+    readonly imageRows: ActArray | undefined,
+    imageTokenId: number,
+    readonly hidden: number,
+    readonly onStep: (step: StepResult) => void,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.done.catch(() => undefined);
+    this.imgRank = new Int32Array(ids.length + 1);
+    for (let i = 0; i < ids.length; i++) this.imgRank[i + 1] = this.imgRank[i] + (ids[i] === imageTokenId ? 1 : 0);
+  }
+
+  /** The image rows needed by positions [from, to). */
+  imageRowsFor(from: number, to: number): ActArray | undefined {
+    if (!this.imageRows) return undefined;
+    const a = this.imgRank[from];
+    const b = this.imgRank[to];
+    return b > a ? this.imageRows.slice(a * this.hidden, b * this.hidden) : undefined;
+  }
+
+  finish(): void {
+    this.state = 'done';
+    this.settle.resolve();
+  }
+
+  fail(e: Error): void {
+    this.state = 'done';
+    this.settle.reject(e);
+  }
+}

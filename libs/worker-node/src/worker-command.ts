@@ -1,0 +1,58 @@
+import { hostname } from 'node:os';
+import { Command } from 'commander';
+import { WEIGHT_FORMATS } from '@ivl/compiler';
+import { PLAN_SYNTAX } from '@ivl/plan';
+import { startWorker } from './start-worker';
+import { WORKER_DEFAULTS, WorkerOptions } from './worker-options';
+
+/** `ivl worker` (and the worker image's entry point): one stage of one pipeline. */
+export function workerCommand(): Command {
+  const d = WORKER_DEFAULTS;
+  return new Command('worker')
+    .description('run one pipeline stage (stage 0 also consumes the queue and drives the ring)')
+    .requiredOption('--model <dir>', 'published checkpoint directory (or a converted bundle)')
+    .requiredOption('--stage <k>', 'this worker\'s stage index', Number)
+    .requiredOption('--peers <list>', 'comma-separated host:port of every stage of this pipeline, in stage order')
+    .option('--plan <p>', PLAN_SYNTAX, d.plan)
+    .option('--dtype <t>', WEIGHT_FORMATS.join(', '), d.dtype)
+    .option('--listen <addr>', 'bind address (default 0.0.0.0:<port of this stage in --peers>)')
+    .option('--device <d>', 'cpu or cuda:N (CUDA when onnxruntime\'s CUDA libraries are present)', d.device)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', Number)
+    .option('--kv-budget-mb <n>', 'KV cache budget of this stage', Number, d.kvBudgetMb)
+    .option('--cache-dir <dir>', 'where converted bundles are cached')
+    .option('--redis <url>', 'stage 0: the Redis holding the queue')
+    .option('--queue-prefix <p>', 'BullMQ key prefix (default bull)')
+    .option('--pipeline-id <id>', 'name of this pipeline (default: host and pid)')
+    .option('--max-sequences <n>', 'stage 0: sequences generated at once', Number, d.maxSequences)
+    .option('--max-batch <n>', 'stage 0: most sequences per decode micro-batch', Number, d.maxBatch)
+    .option('--prefill-chunk <n>', 'stage 0: positions per prefill micro-batch', Number, d.prefillChunk)
+    .option('--max-in-flight <n>', 'stage 0: micro-batches round the ring at once (default: number of stages)', Number)
+    .option('--batch-timeout-ms <n>', 'stage 0: fail a micro-batch that has not come back', Number, d.batchTimeoutMs)
+    .option('--drain-ms <n>', 'on SIGTERM, time allowed for running answers before they are handed back', Number, d.drainMs)
+    .action(async (f) => {
+      const peers = (f.peers as string).split(',').map((p) => p.trim()).filter(Boolean);
+      const log = (msg: string) => console.error(`[stage ${f.stage}] ${new Date().toISOString()} ${msg}`);
+      process.title = `ivl-worker stage=${f.stage}/${peers.length}`;
+      const o: WorkerOptions = {
+        ...d,
+        ...f,
+        peers,
+        pipelineId: f.pipelineId ?? `${hostname()}-${process.pid}`,
+        kvIdleMs: d.kvIdleMs,
+        log,
+      };
+      const w = await startWorker(o);
+      log(`serving on port ${w.port}`);
+      let stopping = false;
+      const stop = async (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        log(`${sig}: draining`);
+        await w.stop();
+        log('stopped');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+}

@@ -1,0 +1,50 @@
+import type { WeightFormat } from '@ivl/compiler';
+
+export interface WorkerOptions {
+  /** Published checkpoint directory (converted and cached automatically) or a bundle. */
+  model: string;
+  dtype: WeightFormat;
+  plan: string;
+  stage: number;
+  /** Addresses of every stage of this pipeline, in stage order (host:port). */
+  peers: string[];
+  /** Bind address; defaults to 0.0.0.0 with the port of peers[stage]. */
+  listen?: string;
+  device: string;
+  threads?: number;
+  /** KV cache budget of this stage in MiB. */
+  kvBudgetMb: number;
+  cacheDir?: string;
+  /** Stage 0: the Redis that holds the queue. */
+  redis?: string;
+  queuePrefix?: string;
+  pipelineId: string;
+  /** Stage 0: sequences generated at once (BullMQ concurrency). */
+  maxSequences: number;
+  /** Stage 0: most sequences in one decode micro-batch. */
+  maxBatch: number;
+  /** Stage 0: positions per prefill chunk (a chunk is one micro-batch round the ring). */
+  prefillChunk: number;
+  /** Stage 0: micro-batches in flight round the ring; defaults to the number of stages. */
+  maxInFlight?: number;
+  /** Stage 0: an in-flight micro-batch that has not come back after this long fails its sequences. */
+  batchTimeoutMs: number;
+  /** Idle sequences' KV is freed after this long (a driver that died without releasing them). */
+  kvIdleMs: number;
+  /** SIGTERM: how long in-flight work may take to finish before it is handed back to the queue. */
+  drainMs: number;
+  log: (msg: string) => void;
+}
+
+export const WORKER_DEFAULTS = {
+  dtype: 'fp32' as WeightFormat,
+  plan: 'card:1',
+  device: 'cpu',
+  kvBudgetMb: 2048,
+  maxSequences: 32,
+  maxBatch: 32,
+  prefillChunk: 512,
+  batchTimeoutMs: 120_000,
+  kvIdleMs: 300_000,
+  drainMs: 30_000,
+};
