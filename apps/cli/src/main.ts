@@ -3,6 +3,7 @@ import { chatCommand } from './commands/chat';
 import { convertCommand } from './commands/convert';
 import { forwardCommand } from './commands/forward';
 import { generateCommand } from './commands/generate';
+import { upCommand } from './commands/up';
 import { makeModelCommand } from './commands/make-model';
 import { workerCommand } from '@ivl/worker-node';
 import { reportAndExit } from './errors';
@@ -15,6 +16,7 @@ const program = new Command('ivl')
   .addCommand(forwardCommand())
   .addCommand(chatCommand())
   .addCommand(workerCommand())
-  .addCommand(generateCommand());
+  .addCommand(generateCommand())
+  .addCommand(upCommand());
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -1,0 +1,166 @@
+/**
+ * Against a real local cluster (`ivl up`: workers running the tiny generated model, and the gateway process), the
+ * issue's CI checks: the official openai client, stream = non-stream (greedy), images, a batch to its output file,
+ * gRPC = REST, and a gRPC cancel that frees the sequence on every stage.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import OpenAI, { toFile } from 'openai';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalCluster, startLocalCluster } from '@ivl/local-cluster';
+import { StageClient } from '@ivl/pipeline';
+import { testRedisUrl, tinyCheckpoint, uniquePrefix } from '@ivl/test-support';
+import { servingClient } from './support/grpc-client';
+
+const dist = join(__dirname, '..', '..', 'dist');
+const missing = ['worker.js', 'gateway.js'].filter((f) => !existsSync(join(dist, f)));
+const reason = missing.length ? `needs dist/${missing.join(' and dist/')} (the workers and gateway bundles); run npm run build` : '';
+
+describe.skipIf(!!reason)(`against a local cluster (ivl up)${reason ? ` — skipped: ${reason}` : ''}`, () => {
+  let cluster: LocalCluster;
+  let openai: OpenAI;
+  const logs: string[] = [];
+  const greedy = { model: 'tiny', temperature: 0, max_tokens: 12 } as const;
+
+  beforeAll(async () => {
+    cluster = await startLocalCluster({
+      model: tinyCheckpoint(),
+      stages: 2,
+      plan: 'card',
+      dtype: 'fp32',
+      redis: testRedisUrl(),
+      queuePrefix: uniquePrefix('e2e'),
+      port: 0,
+      grpcPort: 0,
+      threads: 1,
+      extraGatewayArgs: ['--served-model-name', 'tiny', '--host', '127.0.0.1'],
+      log: (name, line) => logs.push(`${name} | ${line}`),
+    });
+    try {
+      await cluster.waitReady(240_000);
+      // The gateway's own readiness (pipeline announced on our queue prefix) may trail the driver's first announce.
+      for (let i = 0; (await fetch(`http://127.0.0.1:${cluster.httpPort}/readyz`)).status !== 200; i++) {
+        if (i > 100) throw new Error('the gateway did not become ready');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } catch (e) {
+      console.error(logs.slice(-40).join('\n'));
+      throw e;
+    }
+    openai = new OpenAI({ baseURL: `http://127.0.0.1:${cluster.httpPort}/v1`, apiKey: 'local', maxRetries: 0 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 60_000);
+
+  const png = async (w: number, h: number, colour: string) =>
+    `data:image/png;base64,${(await sharp({ create: { width: w, height: h, channels: 3, background: colour } }).png().toBuffer()).toString('base64')}`;
+
+  it('a chat completion and a streamed one: concatenated deltas equal the greedy answer', async () => {
+    const messages = [{ role: 'user' as const, content: 'Hello, who are you?' }];
+    const c = await openai.chat.completions.create({ ...greedy, messages });
+    expect(c.choices[0].message.content).toBeTypeOf('string');
+    expect(['stop', 'length']).toContain(c.choices[0].finish_reason);
+    expect(c.usage!.completion_tokens).toBeGreaterThan(0);
+    const stream = await openai.chat.completions.create({ ...greedy, messages, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | undefined;
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      usage = chunk.usage ?? usage;
+    }
+    expect(text).toBe(c.choices[0].message.content);
+    expect(finish).toBe(c.choices[0].finish_reason);
+    expect(usage).toEqual(c.usage);
+  }, 120_000);
+
+  it('an image as a data URL, and two images; the gateway counts the prompt as the worker does', async () => {
+    const one = await png(640, 480, '#c0392b');
+    const two = await png(448, 448, '#2980b9');
+    const single = { ...greedy, max_dynamic_patch: 2, messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe the image.' }, { type: 'image_url', image_url: { url: one } }] }] };
+    // usage of a non-streamed answer comes from the worker; of a streamed one from the gateway's own count.
+    const c = (await openai.chat.completions.create(single as never)) as OpenAI.ChatCompletion;
+    const s = await openai.chat.completions.create({ ...(single as object), stream: true, stream_options: { include_usage: true } } as never);
+    let streamed: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of s as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) streamed = chunk.usage ?? streamed;
+    expect(streamed!.prompt_tokens).toBe(c.usage!.prompt_tokens);
+    // 640×480 with max_dynamic_patch 2 is one tile (4:3 is closer to 1:1 than to 2:1): 256 image tokens.
+    expect(c.usage!.prompt_tokens).toBeGreaterThan(256);
+    const pair = await openai.chat.completions.create({
+      ...greedy,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Which is red?' }, { type: 'image_url', image_url: { url: one } }, { type: 'image_url', image_url: { url: two } }] }],
+      max_dynamic_patch: 1,
+    } as never);
+    expect((pair as OpenAI.ChatCompletion).usage!.prompt_tokens).toBeGreaterThan(2 * 256);
+  }, 180_000);
+
+  it('a batch from upload to output file, with the same answers as live requests', async () => {
+    const bodies = ['Count to three.', 'Name a colour.'].map((q) => ({ ...greedy, messages: [{ role: 'user', content: q }] }));
+    const jsonl = bodies.map((body, i) => JSON.stringify({ custom_id: `q${i}`, method: 'POST', url: '/v1/chat/completions', body })).join('\n');
+    const file = await openai.files.create({ file: await toFile(Buffer.from(jsonl), 'batch.jsonl'), purpose: 'batch' });
+    const batch = await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    let b = batch;
+    const deadline = Date.now() + 120_000;
+    while (!['completed', 'failed', 'cancelled', 'expired'].includes(b.status) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      b = await openai.batches.retrieve(batch.id);
+    }
+    expect(b.status).toBe('completed');
+    expect(b.request_counts).toEqual({ total: 2, completed: 2, failed: 0 });
+    const out = (await (await openai.files.content(b.output_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
+    for (const [i, body] of bodies.entries()) {
+      const live = await openai.chat.completions.create(body as never);
+      expect(out[i].custom_id).toBe(`q${i}`);
+      expect(out[i].response.body.choices[0].message.content).toBe((live as OpenAI.ChatCompletion).choices[0].message.content);
+    }
+  }, 180_000);
+
+  it('gRPC Generate streams the same text as REST', async () => {
+    const messages = [{ role: 'user', content: 'Tell me a story.' }];
+    const rest = await openai.chat.completions.create({ ...greedy, messages } as never);
+    const client = servingClient(cluster.grpcPort!);
+    const events: any[] = await new Promise((resolve, reject) => {
+      const ev: any[] = [];
+      const call = client.Generate({ model: 'tiny', messages, temperature: 0, max_tokens: 12 });
+      call.on('data', (e: any) => ev.push(e));
+      call.on('end', () => resolve(ev));
+      call.on('error', reject);
+    });
+    const text = events.filter((e) => e.delta).map((e) => e.delta.text).join('');
+    expect(text).toBe((rest as OpenAI.ChatCompletion).choices[0].message.content);
+    expect(events.at(-1).finished.usage.prompt_tokens).toBe((rest as OpenAI.ChatCompletion).usage!.prompt_tokens);
+  }, 120_000);
+
+  it('gRPC cancel stops generation and frees the sequence on every stage', async () => {
+    const stages = cluster.stagePorts.map((p) => new StageClient(`127.0.0.1:${p}`));
+    const idle = () =>
+      expect
+        .poll(async () => (await Promise.all(stages.map((s) => s.health()))).map((h) => [h.sequences, h.kv_used_tokens]), { timeout: 20_000, interval: 200 })
+        .toEqual(stages.map(() => [0, 0]));
+    try {
+      // Finished requests of the earlier tests are released (in small batches) first.
+      await idle();
+      const client = servingClient(cluster.grpcPort!);
+      const call = client.Generate({ model: 'tiny', messages: [{ role: 'user', content: 'Write a very long essay.' }], max_tokens: 4000, temperature: 1, seed: 1 });
+      call.on('error', (e: grpc.ServiceError) => expect(e.code).toBe(grpc.status.CANCELLED));
+      let deltas = 0;
+      await new Promise<void>((resolve) => {
+        call.on('data', (e: any) => {
+          if (e.delta && ++deltas === 3) resolve();
+        });
+      });
+      call.cancel();
+      await idle();
+    } finally {
+      stages.forEach((s) => s.close());
+    }
+    // And the cluster keeps serving.
+    const after = await openai.chat.completions.create({ ...greedy, messages: [{ role: 'user', content: 'Still there?' }] });
+    expect(after.choices[0].message.content).toBeTypeOf('string');
+  }, 120_000);
+});

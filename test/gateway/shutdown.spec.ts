@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { startTestGateway } from './support/gateway';
+import { startFakeWorker } from './support/fake-worker';
+import { readSse } from './support/sse';
+
+describe('graceful shutdown', () => {
+  it('stops taking requests but lets a running stream finish', async () => {
+    const gw = await startTestGateway('drain');
+    await gw.pipeline(true);
+    const worker = startFakeWorker(gw.prefix, { words: Array.from({ length: 40 }, (_, i) => ` w${i}`), delayMs: 20 });
+    try {
+      const res = await gw.post('/v1/chat/completions', { model: 'tiny', messages: [{ role: 'user', content: 'count' }], stream: true });
+      const reading = readSse(res);
+      await new Promise((r) => setTimeout(r, 100));
+      const closing = gw.close(10_000);
+      // Draining: the service refuses new generation at once.
+      expect(gw.services.draining).toBe(true);
+      await expect(gw.services.checkAdmission()).rejects.toMatchObject({ status: 503, code: 'shutting_down' });
+      const events = await reading;
+      expect(events.at(-1)).toBe('[DONE]');
+      expect((events.at(-2) as { choices: Array<{ finish_reason: string }> }).choices[0].finish_reason).toBe('stop');
+      await closing;
+      await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
+    } finally {
+      await worker.stop();
+      await gw.stop();
+    }
+  });
+});
