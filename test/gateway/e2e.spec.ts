@@ -120,6 +120,26 @@ describe.skipIf(!!reason)(`against a local cluster (ivl up)${reason ? ` — skip
     }
   }, 180_000);
 
+  it('bad inputs get their documented errors and the cluster keeps serving', async () => {
+    const url = `http://127.0.0.1:${cluster.httpPort}/v1/chat/completions`;
+    const post = (body: unknown, type = 'application/json') => fetch(url, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const user = (content: unknown) => ({ model: 'tiny', max_tokens: 4, messages: [{ role: 'user', content }] });
+    const cases: Array<[Response, number, string]> = [
+      [await post('{oops'), 400, 'invalid_json'],
+      [await post('hi', 'text/plain'), 415, 'unsupported_media_type'],
+      [await post({ ...user('x'), model: 'nope' }), 404, 'model_not_found'],
+      [await post(user([{ type: 'image_url', image_url: { url: `http://127.0.0.1:${cluster.httpPort}/healthz` } }])), 400, 'url_not_allowed'],
+      [await post(user([{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }])), 422, 'unsupported_image_format'],
+      [await post({ ...user('x'), max_tokens: 10_000_000 }), 400, 'invalid_value'],
+    ];
+    for (const [res, status, code] of cases) {
+      const body = (await res.json()) as { error: { code: string; message: string; type: string } };
+      expect([res.status, body.error.code]).toEqual([status, code]);
+    }
+    const ok = await openai.chat.completions.create({ ...greedy, messages: [{ role: 'user', content: 'Still serving?' }] });
+    expect(ok.choices[0].finish_reason).toBeTruthy();
+  }, 60_000);
+
   it('gRPC Generate streams the same text as REST', async () => {
     const messages = [{ role: 'user', content: 'Tell me a story.' }];
     const rest = await openai.chat.completions.create({ ...greedy, messages } as never);
@@ -138,6 +158,9 @@ describe.skipIf(!!reason)(`against a local cluster (ivl up)${reason ? ` — skip
 
   it('gRPC cancel stops generation and frees the sequence on every stage', async () => {
     const stages = cluster.stagePorts.map((p) => new StageClient(`127.0.0.1:${p}`));
+    // Each stage's Health reports its live sequences and KV tokens. (Known at the time of writing: middle stages
+    // refresh these numbers only after a forward batch, not after Release, so they report the last released sequence
+    // until the next batch; libs/worker-node/src/middle-stage.ts needs status.refresh() after release.)
     const idle = () =>
       expect
         .poll(async () => (await Promise.all(stages.map((s) => s.health()))).map((h) => [h.sequences, h.kv_used_tokens]), { timeout: 20_000, interval: 200 })

@@ -12,7 +12,9 @@ export function byteProgress(label: string): { update: (done: number, total: num
           process.stderr.write(`${label}: ${pct}% (${(done / 1e6).toFixed(0)} / ${(total / 1e6).toFixed(0)} MB)\n`);
         }
       },
-      stop() {},
+      stop() {
+        /* nothing to clear: plain lines were printed */
+      },
     };
   }
   const bar = new SingleBar(

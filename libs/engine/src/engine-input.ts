@@ -1,4 +1,4 @@
-import type { ChatTurn } from '@ivl/queue';
+import type { ConversationTurn } from '@ivl/prompt';
 
 export interface ImageInput {
   data: Uint8Array;
@@ -16,7 +16,7 @@ export interface VideoInput {
 /** One chat() call with its media as bytes. */
 export interface EngineInput {
   system?: string;
-  history?: ChatTurn[];
+  history?: ConversationTurn[];
   question: string;
   /** Every image of the conversation, in placeholder order (earlier turns first). */
   images?: ImageInput[];

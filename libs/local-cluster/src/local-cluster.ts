@@ -36,6 +36,8 @@ export interface LocalCluster {
   queuePrefix?: string;
   plan: string;
   stagePorts: number[];
+  /** Prometheus /metrics port of each stage worker. */
+  metricsPorts: number[];
   workers: Supervised[];
   gateway?: Supervised;
   httpPort?: number;
@@ -78,13 +80,14 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
 
   const dist = distDir();
   const ports = await Promise.all(plan.stages.map(() => freePort()));
+  const metricsPorts = await Promise.all(plan.stages.map(() => freePort()));
   const peers = ports.map((p) => `127.0.0.1:${p}`).join(',');
   const threads = o.threads ?? Math.max(1, Math.floor(cpus().length / o.stages));
   const pipelineId = `local-${process.pid}`;
   // Outputs are copied into fresh buffers on every run; larger malloc thresholds avoid page faults on each copy.
   const env = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296' };
   const workers = plan.stages.map((_, k) => {
-    const args = [join(dist, 'worker.js'), '--model', o.model, '--dtype', o.dtype, '--plan', planSpec, '--stage', String(k), '--peers', peers, '--threads', String(threads), '--pipeline-id', pipelineId];
+    const args = [join(dist, 'worker.js'), '--model', o.model, '--dtype', o.dtype, '--plan', planSpec, '--stage', String(k), '--peers', peers, '--threads', String(threads), '--pipeline-id', pipelineId, '--metrics-port', String(metricsPorts[k])];
     if (o.kvBudgetMb) args.push('--kv-budget-mb', String(o.kvBudgetMb));
     if (o.cacheDir) args.push('--cache-dir', o.cacheDir);
     if (k === 0) args.push('--redis', redisUrl!, ...(o.queuePrefix ? ['--queue-prefix', o.queuePrefix] : []));
@@ -112,6 +115,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     queuePrefix: o.queuePrefix,
     plan: plan.name,
     stagePorts: ports,
+    metricsPorts,
     workers,
     gateway,
     httpPort,

@@ -41,4 +41,5 @@ export interface HealthReplyMsg {
   downstream_connected: boolean;
   model_id: string;
   pipeline: string;
+  instance_id: string;
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
 import { ActivationBatch, BatchAssembler, MalformedBatchError } from './activation-codec';
 import { ActivationBatchMsg, DTypeName, ForwardEventMsg, HealthReplyMsg } from './messages';
 import { CHANNEL_OPTIONS, stageServiceClient } from './protos';
@@ -32,8 +33,12 @@ function codeOf(e: Error): string {
  * Serves the Stage service. A malformed message or a batch that fails is answered with an error event on its
  * stream (and handled by `onBatch`'s caller-visible error path), and the stream and the stage keep serving.
  */
-export async function startStageServer(listen: string, h: StageHandlers): Promise<{ server: grpc.Server; port: number }> {
+export async function startStageServer(listen: string, h: StageHandlers): Promise<{ server: grpc.Server; port: number; health: HealthImplementation }> {
   const server = new grpc.Server(CHANNEL_OPTIONS);
+  // The standard grpc.health.v1 service, for Kubernetes gRPC probes: '' is SERVING while the process serves; the
+  // Stage service's own status (stage 0: whether its ring is whole) is under its full name.
+  const health = new HealthImplementation({ '': 'SERVING', [STAGE_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
   server.addService(stageServiceClient().service, {
     Forward: (call: grpc.ServerDuplexStream<ActivationBatchMsg, ForwardEventMsg>) => {
       const assembler = new BatchAssembler(h.hidden, h.dtype);
@@ -75,7 +80,9 @@ export async function startStageServer(listen: string, h: StageHandlers): Promis
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
-  return { server, port };
+  return { server, port, health };
 }
+
+export const STAGE_SERVICE = 'ivl.stage.v1.Stage';
 
 export { MalformedBatchError };

@@ -1,5 +1,5 @@
 import { Checkpoint, ModelConfig } from '@ivl/checkpoint';
-import { addInPlace, gelu, layerNorm, linear, softmaxInPlace } from './math';
+import { gelu, layerNorm, linear, softmaxInPlace } from './math';
 
 /**
  * InternViT + pixel shuffle + mlp1 exactly as reference §4.1–4.4, for 448-px tiles:

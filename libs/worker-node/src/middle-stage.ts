@@ -1,7 +1,9 @@
-import { ActivationBatch, RingLink, startStageServer } from '@ivl/pipeline';
+import { ActivationBatch, RingLink, STAGE_SERVICE, startStageServer } from '@ivl/pipeline';
+import { extractContext, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { StageSetup } from './stage-setup';
 import { StageStatus } from './stage-status';
 import { WorkerOptions } from './worker-options';
+import { WorkerTelemetry } from './worker-telemetry';
 
 export interface RunningStage {
   port: number;
@@ -19,6 +21,9 @@ export function listenAddress(o: WorkerOptions): string {
  */
 export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise<RunningStage> {
   const status = new StageStatus(o, s);
+  const tel = new WorkerTelemetry(o);
+  await tel.start();
+  const stageLabel = { stage: String(o.stage) };
   const next = o.peers[(o.stage + 1) % o.peers.length];
   const link = new RingLink(next);
   status.downstream = () => link.connected;
@@ -26,21 +31,33 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
   link.on('down', (why: string) => o.log(`lost the next stage at ${next}: ${why}`));
   const forward = async (b: ActivationBatch) => {
     try {
+      const before = link.bytesSent;
       await link.send(b);
+      tel.m.hopBytes.inc(stageLabel, link.bytesSent - before);
+      tel.m.hopMessageBytes.observe(stageLabel, link.bytesSent - before);
     } catch (e) {
       o.log(`batch ${b.batchId} not forwarded: ${(e as Error).message}`);
     }
   };
-  const { server, port } = await startStageServer(listenAddress(o), {
+  const { server, port, health } = await startStageServer(listenAddress(o), {
     hidden: s.info.hidden,
     dtype: s.info.actType === 'float32' ? 'FLOAT32' : 'FLOAT16',
     log: o.log,
     onBatch: async (b) => {
       if (b.error || !b.data) return forward(b);
+      const data = b.data;
+      const kind = b.spans.every((sp) => sp.length === 1) ? 'decode' : 'prefill';
       const t0 = performance.now();
       try {
-        const out = await s.engine.layers(b.data, b.spans);
-        await forward({ ...b, data: out, forwardMs: { ...b.forwardMs, [o.stage]: performance.now() - t0 } });
+        const out = await withSpan(
+          `stage ${o.stage} forward`,
+          () => ({ 'ivl.stage': o.stage, 'ivl.batch.kind': kind, 'ivl.batch.rows': data.length / s.info.hidden, 'ivl.batch.sequences': b.spans.length }),
+          () => s.engine.layers(data, b.spans),
+          { parent: tracingEnabled() && Object.keys(b.trace).length ? extractContext(b.trace) : undefined },
+        );
+        const ms = performance.now() - t0;
+        tel.m.stageForward.observe({ ...stageLabel, kind }, ms / 1000);
+        await forward({ ...b, data: out, forwardMs: { ...b.forwardMs, [o.stage]: ms } });
       } catch (e) {
         await forward({ ...b, data: undefined, error: `stage ${o.stage}: ${(e as Error).message}` });
         throw e;
@@ -48,15 +65,23 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
         status.refresh();
       }
     },
-    release: (seqs) => s.engine.release(seqs),
+    release: async (seqs) => {
+      const n = await s.engine.release(seqs);
+      status.refresh();
+      return n;
+    },
     health: async () => status.health(),
   });
+  health.setStatus(STAGE_SERVICE, 'SERVING');
+  const gauges = setInterval(() => tel.observeStatus(status), 1000);
   const evict = setInterval(() => s.engine.evictIdle(o.kvIdleMs).then((gone) => gone.length && o.log(`freed KV of ${gone.length} idle sequence(s)`), () => undefined), Math.min(o.kvIdleMs, 60_000));
   return {
     port,
     status,
     async stop() {
       clearInterval(evict);
+      clearInterval(gauges);
+      await tel.stop();
       link.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       await s.engine.close();

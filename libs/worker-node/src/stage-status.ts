@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { HealthReplyMsg } from '@ivl/pipeline';
 import type { StageStats } from '@ivl/runtime';
 import type { StageSetup } from './stage-setup';
@@ -10,6 +11,7 @@ import type { WorkerOptions } from './worker-options';
 export class StageStatus {
   stats: StageStats;
   draining = false;
+  readonly instanceId = randomUUID();
   /** Whether this stage's stream to the next stage is up (read live from its link). */
   downstream: () => boolean = () => false;
 
@@ -40,6 +42,7 @@ export class StageStatus {
       downstream_connected: this.s.plan.stages.length === 1 || this.downstream(),
       model_id: this.s.modelId,
       pipeline: this.o.pipelineId,
+      instance_id: this.instanceId,
     };
   }
 }

@@ -28,6 +28,7 @@ export function workerCommand(): Command {
     .option('--prefill-chunk <n>', 'stage 0: positions per prefill micro-batch', Number, d.prefillChunk)
     .option('--max-in-flight <n>', 'stage 0: micro-batches round the ring at once (default: number of stages)', Number)
     .option('--batch-timeout-ms <n>', 'stage 0: fail a micro-batch that has not come back', Number, d.batchTimeoutMs)
+    .option('--metrics-port <n>', 'Prometheus /metrics port (-1 = off)', Number, d.metricsPort)
     .option('--drain-ms <n>', 'on SIGTERM, time allowed for running answers before they are handed back', Number, d.drainMs)
     .action(async (f) => {
       const peers = (f.peers as string).split(',').map((p) => p.trim()).filter(Boolean);

@@ -33,6 +33,10 @@ export interface WorkerOptions {
   kvIdleMs: number;
   /** SIGTERM: how long in-flight work may take to finish before it is handed back to the queue. */
   drainMs: number;
+  /** Port of the Prometheus /metrics endpoint (-1 = none). */
+  metricsPort?: number;
+  /** Trace every Nth decode micro-batch of the ring (prefill chunks are always traced when tracing is on). */
+  traceDecodeEvery: number;
   log: (msg: string) => void;
 }
 
@@ -47,4 +51,6 @@ export const WORKER_DEFAULTS = {
   batchTimeoutMs: 120_000,
   kvIdleMs: 300_000,
   drainMs: 30_000,
+  metricsPort: 9400,
+  traceDecodeEvery: 16,
 };

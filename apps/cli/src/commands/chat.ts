@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import { ChatTurn } from '@ivl/queue';
+import { ConversationTurn } from '@ivl/prompt';
 import { EngineInput } from '@ivl/engine';
 import { addMediaFlags, mediaInput } from '../media-flags';
 import { addModelFlags, openEngine } from '../model-flags';
@@ -29,7 +29,7 @@ export function chatCommand(): Command {
         return;
       }
       const rl = createInterface({ input: process.stdin, output: process.stdout });
-      const history: ChatTurn[] = [];
+      const history: ConversationTurn[] = [];
       console.error('interactive chat: /reset clears the history, /exit (or Ctrl-D) quits');
       for (;;) {
         let q: string;

@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
 import { WEIGHT_FORMATS } from '@ivl/compiler';
 import { startLocalCluster } from '@ivl/local-cluster';
@@ -35,6 +36,7 @@ export function upCommand(): Command {
         `ivl-cluster is up: ${o.stages} stage(s), plan ${cluster.plan}, ${o.dtype}`,
         `  redis     ${cluster.redisUrl}${cluster.queuePrefix ? ` (queue prefix ${cluster.queuePrefix})` : ''}`,
         `  stages    ${cluster.stagePorts.map((p, k) => `${k}=127.0.0.1:${p} (pid ${cluster.workers[k].pid})`).join(', ')}`,
+        `  metrics   ${cluster.metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`).join(' ')}${cluster.httpPort ? ` http://127.0.0.1:${cluster.httpPort}/metrics` : ''}`,
       ];
       if (cluster.httpPort) {
         lines.push(
@@ -43,7 +45,7 @@ export function upCommand(): Command {
           '',
           '  try:',
           `  curl -s http://127.0.0.1:${cluster.httpPort}/v1/chat/completions -H 'Content-Type: application/json' \\`,
-          `    -d '{"model":"default","messages":[{"role":"user","content":"Hello, who are you?"}],"max_tokens":32}'`,
+          `    -d '{"model":"${basename(resolve(o.model))}","messages":[{"role":"user","content":"Hello, who are you?"}],"max_tokens":32}'`,
         );
       }
       lines.push('', `  or without the gateway: npx ivl generate --redis ${cluster.redisUrl}${cluster.queuePrefix ? ` --queue-prefix ${cluster.queuePrefix}` : ''} --prompt "Hello"`, '', 'Ctrl-C stops everything.');

@@ -1,14 +1,18 @@
 import { Worker } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import IORedis from 'ioredis';
 import { loadTokenizer } from '@ivl/prompt';
-import { RingLink, StageClient, startStageServer } from '@ivl/pipeline';
+import { RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
+import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, keys } from '@ivl/queue';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
 import { WorkerOptions } from '../worker-options';
+import { WorkerTelemetry } from '../worker-telemetry';
 import { Admission } from './admission';
 import { processJob } from './job-processor';
+import { MicroBatch } from './micro-batch';
 import { RingExecutor, RingError } from './ring-executor';
 import { RingMonitor } from './ring-monitor';
 import { Scheduler } from './scheduler';
@@ -30,8 +34,29 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const numStages = s.plan.stages.length;
   const status = new StageStatus(o, s);
   const tokenizer = await loadTokenizer(s.manifest.source.dir);
+  const tel = new WorkerTelemetry(o);
+  await tel.start();
   const link = numStages > 1 ? new RingLink(o.peers[1]) : undefined;
-  const executor = new RingExecutor(s.engine, link, s.info.hidden, o.batchTimeoutMs);
+  let decodeBatches = 0;
+  // Prefill chunks always carry their request's trace round the ring; decode steps only every Nth one, so a long
+  // answer does not turn into thousands of stage spans.
+  const batchTrace = (b: MicroBatch) => {
+    if (!tracingEnabled()) return {};
+    if (b.kind === 'decode' && decodeBatches++ % o.traceDecodeEvery !== 0) return {};
+    return b.seqs[0]?.trace ?? {};
+  };
+  const executor = new RingExecutor(s.engine, link, s.info.hidden, o.batchTimeoutMs, batchTrace);
+  let sentBytes = 0;
+  executor.onStageTime = (ms, b) => tel.m.stageForward.observe({ stage: '0', kind: b.kind }, ms / 1000);
+  executor.onHop = (t, b) => {
+    const computed = Object.entries(t.forwardMs).reduce((a, [k, v]) => a + (k === '0' ? 0 : v), 0);
+    tel.m.hopLatency.observe({ kind: b.kind }, Math.max(0, t.ringMs - computed) / 1000);
+    if (link) {
+      tel.m.hopBytes.inc({ stage: '0' }, link.bytesSent - sentBytes);
+      tel.m.hopMessageBytes.observe({ stage: '0' }, link.bytesSent - sentBytes);
+      sentBytes = link.bytesSent;
+    }
+  };
   const peers = numStages > 1 ? o.peers.slice(1).map((p) => new StageClient(p)) : [];
 
   // Finished sequences are released on every stage in small batches.
@@ -56,7 +81,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const admission = new Admission(s.info.kvCapacityTokens);
   const monitor = new RingMonitor(o.peers, { modelId: s.modelId, plan: s.plan.name, numStages }, () => status.health());
 
-  const { server, port } = await startStageServer(listenAddress(o), {
+  const { server, port, health } = await startStageServer(listenAddress(o), {
     hidden: s.info.hidden,
     dtype: s.info.actType === 'float32' ? 'FLOAT32' : 'FLOAT16',
     log: o.log,
@@ -67,10 +92,26 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
 
   const redis = new IORedis(o.redis, { maxRetriesPerRequest: null });
   const active = new Map<string, Sequence>();
+  const modelName = s.manifest.source.dir.split('/').filter(Boolean).pop() ?? 'model';
   const worker = new Worker<GenerateJobData, GenerateJobResult>(
     GENERATE_QUEUE,
     (job) =>
-      processJob(
+      withSpan(
+        `chat ${modelName}`,
+        () => ({
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'ivl-cluster',
+          'gen_ai.request.model': modelName,
+          'gen_ai.request.max_tokens': job.data.sampling.maxNewTokens,
+          'gen_ai.request.temperature': job.data.sampling.temperature,
+          'gen_ai.request.top_p': job.data.sampling.topP,
+          'gen_ai.request.top_k': job.data.sampling.topK,
+          'gen_ai.request.seed': job.data.sampling.seed,
+          'gen_ai.response.id': String(job.id),
+          'ivl.attempt': job.attemptsMade,
+        }),
+        async (span) => {
+          const r = await processJob(
         {
           redis,
           blobs: new BlobStore(redis),
@@ -86,8 +127,14 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           log: o.log,
         },
         job,
+      );
+          span?.setAttributes({ 'gen_ai.usage.input_tokens': r.promptTokens, 'gen_ai.usage.output_tokens': r.completionTokens, 'gen_ai.response.finish_reasons': [r.finishReason] });
+          return r;
+        },
+        { kind: SpanKind.SERVER },
       ),
     {
+      telemetry: tracingEnabled() ? new BullMQOtel({ tracerName: 'ivl-cluster' }) : undefined,
       connection: redis.duplicate({ maxRetriesPerRequest: null }),
       prefix: o.queuePrefix,
       concurrency: o.maxSequences,
@@ -110,15 +157,18 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   let running = false;
   const breakRing = (reason: string) => {
     const e = new RingError(`the pipeline ring broke: ${reason}`);
+    tel.m.retries.inc(scheduler.running);
     scheduler.failAll(e);
     executor.failAll(e);
     worker.pause(true).catch(() => undefined);
   };
   monitor.on('broken', (reason: string) => {
+    health.setStatus(STAGE_SERVICE, 'NOT_SERVING');
     o.log(`ring broken: ${reason}; failing in-flight sequences and pausing the queue`);
     breakRing(reason);
   });
   monitor.on('whole', () => {
+    health.setStatus(STAGE_SERVICE, 'SERVING');
     admission.setCapacity(monitor.view.capacityTokens);
     o.log(`ring whole (${numStages} stage${numStages > 1 ? 's' : ''}); taking jobs`);
     if (!running) {
@@ -139,6 +189,25 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const announceTimer = setInterval(announce, 1000);
   announce();
 
+  // Restarts: stage 0 counts its own starts in Redis, and sees the others' in their Health instance ids.
+  const starts = await redis.incr(`ivl:starts:${o.pipelineId}:0`).catch(() => 1);
+  tel.m.workerRestarts.inc({ stage: '0' }, Math.max(0, starts - 1));
+  for (let k = 1; k < numStages; k++) tel.m.workerRestarts.inc({ stage: String(k) }, 0);
+  const seen = new Map<number, string>();
+  const gauges = setInterval(() => {
+    tel.observeStatus(status);
+    tel.m.microBatchesInFlight.set(scheduler.batchesInFlight);
+    tel.m.sequencesRunning.set(scheduler.running);
+    tel.m.admissionWaiting.set(admission.queued);
+    tel.m.ringWhole.set(monitor.view.whole ? 1 : 0);
+    monitor.view.stages.forEach((h, k) => {
+      if (k === 0 || 'error' in h || !h.instance_id) return;
+      const was = seen.get(k);
+      if (was && was !== h.instance_id) tel.m.workerRestarts.inc({ stage: String(k) });
+      seen.set(k, h.instance_id);
+    });
+  }, 500);
+
   return {
     port,
     status,
@@ -158,6 +227,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
       }
       clearInterval(announceTimer);
       clearInterval(releaseTimer);
+      clearInterval(gauges);
+      await tel.stop();
       await redis.hdel(keys.pipelines, o.pipelineId).catch(() => undefined);
       monitor.stop();
       link?.close();

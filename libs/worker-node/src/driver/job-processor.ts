@@ -6,6 +6,7 @@ import { SequenceDecoder, StepResult, validateSampling } from '@ivl/generation';
 import { IMG_CONTEXT_ID, IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageEngineClient } from '@ivl/runtime';
+import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { Admission } from './admission';
 import { Scheduler } from './scheduler';
 import { Sequence } from './sequence';
@@ -66,7 +67,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   let prepared;
   try {
     validateSampling({ ...data.sampling }, d.config.llm.maxPositionEmbeddings);
-    prepared = await prepareInput(d.tokenizer, d.config, input, d.limits);
+    prepared = await withSpan('preprocess', () => ({ 'ivl.images': input.images?.length ?? 0, 'ivl.video': Boolean(input.video) }), () => prepareInput(d.tokenizer, d.config, input, d.limits));
   } catch (e) {
     return fail(e as Error);
   }
@@ -101,13 +102,14 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       attempt,
     };
   };
-  let seq: Sequence | undefined;
+  let seq: Sequence | undefined = undefined;
   if (decoder.finished || writer.ended) {
     // An earlier attempt finished generating but did not store the result: answer from what it published.
     await writer.end(decoder.finishReason ?? 'stop');
     return result();
   }
-  const imageRows = prepared.numTiles ? await d.engine.vision(prepared.pixelValues, prepared.numTiles) : undefined;
+  const p = prepared;
+  const imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
   // Publishing is chained per sequence so entries keep their order without holding up the scheduler.
   let published = writer.published.length;
   let publishing: Promise<void> = Promise.resolve();
@@ -124,6 +126,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     publishing = publishing.then(() => writer.append(index, tokens, text));
   };
   seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, IMG_CONTEXT_ID, d.hidden, onStep);
+  seq.trace = injectContext();
   const reserve = Math.min(d.config.llm.maxPositionEmbeddings, prepared.ids.length + data.sampling.maxNewTokens);
   await d.admission.acquire(reserve).catch((e) => fail(new RequestError('too_long', (e as Error).message)));
   d.active.set(job.id!, seq);
@@ -136,6 +139,12 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     }
     await publishing;
     await writer.end(decoder.finishReason ?? 'stop');
+    if (tracingEnabled() && seq.firstTokenAt && seq.prefillStartedAt) {
+      // Prefill and decode are windows of the continuous batch, not calls: recorded as spans after the fact, one
+      // decode span per answer (not one per token).
+      tracer().startSpan('prefill', { startTime: seq.prefillStartedAt, attributes: { 'ivl.prompt_tokens': promptTokens } }).end(seq.firstTokenAt);
+      tracer().startSpan('decode', { startTime: seq.firstTokenAt, attributes: { 'ivl.generated_tokens': decoder.tokens.length } }).end(Date.now());
+    }
     const r = result();
     d.onFinished?.(r, job);
     return r;

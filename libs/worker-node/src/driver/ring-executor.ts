@@ -24,24 +24,27 @@ export interface HopTiming {
 export class RingExecutor implements BatchExecutor {
   private readonly pending = new Map<string, { resolve: (b: ActivationBatch) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   onHop?: (t: HopTiming, b: MicroBatch) => void;
+  /** Milliseconds stage 0 itself computed for a batch (embeddings, its layers, the head). */
+  onStageTime?: (ms: number, b: MicroBatch) => void;
 
   constructor(
     private readonly engine: StageEngineClient,
     private readonly link: RingLink | undefined,
     private readonly hidden: number,
     private readonly timeoutMs: number,
-    private readonly trace: () => Record<string, string> = () => ({}),
+    /** Trace context carried by a batch round the ring (empty when the batch is not traced). */
+    private readonly trace: (b: MicroBatch) => Record<string, string> = () => ({}),
   ) {}
 
   async run(b: MicroBatch): Promise<Float32Array> {
     const t0 = performance.now();
     let h = await this.engine.front({ ids: b.ids, spans: b.spans, imageRows: b.imageRows });
+    const frontMs = performance.now() - t0;
     if (this.link) {
-      const frontMs = performance.now() - t0;
       const back = this.awaitReturn(b.id);
       const sent = performance.now();
       try {
-        await this.link.send({ batchId: b.id, spans: b.spans, data: h, hidden: this.hidden, trace: this.trace(), forwardMs: { 0: frontMs }, sentAtMs: Date.now(), wireBytes: 0 });
+        await this.link.send({ batchId: b.id, spans: b.spans, data: h, hidden: this.hidden, trace: this.trace(b), forwardMs: { 0: frontMs }, sentAtMs: Date.now(), wireBytes: 0 });
       } catch (e) {
         this.settle(b.id)?.reject(new RingError((e as Error).message));
       }
@@ -50,7 +53,10 @@ export class RingExecutor implements BatchExecutor {
       this.onHop?.({ forwardMs: ret.forwardMs, ringMs: performance.now() - sent, bytes: ret.wireBytes }, b);
       h = ret.data;
     }
-    return this.engine.back(h, b.spans, b.logitRows);
+    const t1 = performance.now();
+    const logits = await this.engine.back(h, b.spans, b.logitRows);
+    this.onStageTime?.(frontMs + performance.now() - t1, b);
+    return logits;
   }
 
   /** A batch arriving from the last stage. Unknown ids (from before a failure) are dropped. */

@@ -24,6 +24,8 @@ export class Sequence {
   prefillStartedAt?: number;
   readonly createdAt = Date.now();
   cancelled = false;
+  /** W3C trace context of the job's span, carried by this sequence's traced micro-batches. */
+  trace: Record<string, string> = {};
 
   constructor(
     readonly id: string,

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { parseBatchInput } from './batch-input';
+
+const line = (id: string, body: object = { model: 'm', messages: [{ role: 'user', content: 'hi' }] }) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body });
+
+describe('parseBatchInput', () => {
+  it('reads JSONL, skipping blank lines and a trailing newline', () => {
+    const lines = parseBatchInput(`${line('a')}\n\n${line('b')}\n`, 10);
+    expect(lines.map((l) => l.custom_id)).toEqual(['a', 'b']);
+  });
+
+  it('names the line of the first problem', () => {
+    expect(() => parseBatchInput(`${line('a')}\n${line('b', { model: 'm', messages: [] })}`, 10)).toThrow(/^line 2: body.messages/);
+    expect(() => parseBatchInput(`${line('a')}\n${line('b')}\n${line('c')}`, 2)).toThrow(/more than 2 requests/);
+  });
+});

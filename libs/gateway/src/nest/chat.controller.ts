@@ -1,0 +1,33 @@
+import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { chatInputFromOpenAI } from '@ivl/openai-api';
+import { completeOnce } from '../relay/complete-once';
+import { streamCompletion } from '../relay/stream-completion';
+import type { GatewayServices } from '../services/gateway-services';
+import { ApiGuard } from './api.guard';
+import { principalOf, requireJson } from './request-context';
+import { SERVICES } from './tokens';
+
+@Controller('v1')
+@UseGuards(ApiGuard)
+export class ChatController {
+  constructor(@Inject(SERVICES) private readonly s: GatewayServices) {}
+
+  /** POST /v1/chat/completions: validated, counted and admitted before anything is queued. */
+  @Post('chat/completions')
+  @HttpCode(200)
+  async create(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const done = this.s.track();
+    try {
+      requireJson(req);
+      const who = principalOf(req);
+      const prepared = await this.s.prepare(chatInputFromOpenAI(req.body));
+      const jobId = await this.s.enqueue(prepared, who);
+      if (prepared.stream) return await streamCompletion(this.s, prepared, jobId, who, res);
+      const body = await completeOnce(this.s, prepared, jobId, who, res);
+      if (body && !res.destroyed) res.setHeader('X-Request-Id', jobId).status(200).json(body);
+    } finally {
+      done();
+    }
+  }
+}

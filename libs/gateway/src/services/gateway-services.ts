@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { JobView, Principal, ServingBackend } from '@ivl/client-grpc';
+import {
+  type AddressPolicy,
+  type ChatInput,
+  type ModelObject,
+  type PreparedChat,
+  type ServedModel,
+  notFound,
+  prepareChat,
+  tooManyRequests,
+  unavailable,
+} from '@ivl/openai-api';
+import type { GenerateClient, TokenEvent } from '@ivl/queue';
+import type { GatewayLimits } from '../config';
+import { ApiKeys } from './api-keys';
+import { JobRegistry } from './job-registry';
+import { RateLimiter, type RateState } from './rate-limiter';
+import { PipelineReadiness } from './readiness';
+
+/**
+ * The gateway's serving logic shared by REST and gRPC: auth, per-key rate limit, validation and counting,
+ * admission (draining, readiness, queue depth), enqueueing, job ownership, and in-flight tracking for shutdown.
+ */
+export class GatewayServices implements ServingBackend {
+  readonly keys: ApiKeys;
+  readonly limiter: RateLimiter;
+  readonly readiness: PipelineReadiness;
+  readonly jobs: JobRegistry;
+  draining = false;
+  /** Fired when the shutdown grace period is over: relays still running end their responses and cancel their jobs. */
+  readonly shutdown = new AbortController();
+  private inflight = 0;
+  private idle: Array<() => void> = [];
+
+  constructor(
+    readonly redis: Redis,
+    readonly client: GenerateClient,
+    readonly model: ServedModel,
+    readonly limits: GatewayLimits,
+    readonly ns: string,
+    opts: { apiKeys: string[]; pipelinesKey: string; queuePrefix?: string; addressPolicy?: AddressPolicy },
+  ) {
+    this.keys = new ApiKeys(opts.apiKeys);
+    this.limiter = new RateLimiter(redis, ns, limits.rateLimitPerMinute);
+    this.readiness = new PipelineReadiness(redis, opts.pipelinesKey, opts.queuePrefix);
+    this.jobs = new JobRegistry(redis, ns);
+    this.addressPolicy = opts.addressPolicy;
+  }
+
+  private readonly addressPolicy?: AddressPolicy;
+
+  authenticate(authorization: string | undefined): Principal {
+    return this.keys.authenticate(authorization);
+  }
+
+  admit(who: Principal): Promise<RateState | undefined> {
+    return this.limiter.hit(who);
+  }
+
+  prepare(input: ChatInput): Promise<PreparedChat> {
+    return prepareChat(input, { model: this.model, limits: this.limits, addressPolicy: this.addressPolicy });
+  }
+
+  /** Refuses what the cluster cannot take now (503 draining / no pipeline, 429 queue full), then queues. */
+  async enqueue(prepared: PreparedChat, who: Principal): Promise<string> {
+    await this.checkAdmission();
+    const jobId = randomUUID().replace(/-/g, '');
+    // Independent writes: together, one round trip of latency instead of two.
+    await Promise.all([this.jobs.register(jobId, who, prepared.promptTokens), this.client.submit(prepared.submit, { jobId })]);
+    return jobId;
+  }
+
+  async checkAdmission(): Promise<void> {
+    if (this.draining) throw unavailable('shutting_down', 'this gateway is shutting down; retry on another replica', 1);
+    if (this.limits.requireReadyPipeline && !(await this.readiness.anyReady())) {
+      throw unavailable('no_pipeline_ready', 'no inference pipeline is ready to serve requests; retry shortly', 5);
+    }
+    if (this.limits.maxQueued > 0) {
+      // Interactive jobs carry no priority and sit in the wait list; batch jobs (prioritized) do not count here.
+      const { waiting = 0 } = await this.client.queue.getJobCounts('waiting');
+      if (waiting >= this.limits.maxQueued) {
+        throw tooManyRequests('queue_full', `the request queue is full (${waiting} requests waiting, limit ${this.limits.maxQueued}); retry later`, this.limits.queueRetryAfterSeconds);
+      }
+    }
+  }
+
+  stream(jobId: string, signal: AbortSignal): AsyncIterable<TokenEvent> {
+    return this.client.stream(jobId, '0', signal);
+  }
+
+  async getJob(jobId: string, who: Principal): Promise<JobView> {
+    const rec = await this.jobs.get(jobId, who);
+    if (!rec) throw notFound('job_not_found', `No such job: ${jobId}`, 'job_id');
+    const st = await this.client.status(jobId);
+    const r = st.result;
+    switch (st.state) {
+      case 'completed':
+        return {
+          jobId,
+          state: r?.finishReason === 'cancelled' ? 'cancelled' : r?.finishReason === 'error' ? 'failed' : 'completed',
+          text: r?.text,
+          finishReason: r?.finishReason,
+          promptTokens: r?.promptTokens,
+          completionTokens: r?.completionTokens,
+        };
+      case 'failed':
+        return { jobId, state: 'failed', error: st.error };
+      case 'active':
+        return { jobId, state: 'running' };
+      case 'unknown':
+        if (rec.cancelled) return { jobId, state: 'cancelled', finishReason: 'cancelled' };
+        return { jobId, state: 'failed', error: 'the job is no longer in the queue' };
+      default:
+        return { jobId, state: 'queued' };
+    }
+  }
+
+  async cancel(jobId: string, who: Principal): Promise<boolean> {
+    const rec = await this.jobs.get(jobId, who);
+    if (!rec) throw notFound('job_not_found', `No such job: ${jobId}`, 'job_id');
+    await this.jobs.markCancelled(jobId);
+    return this.client.cancel(jobId);
+  }
+
+  models(): ModelObject[] {
+    return this.model.names.map((id) => ({
+      id,
+      object: 'model',
+      created: this.model.created,
+      owned_by: 'ivl-cluster',
+      root: basename(this.model.dir),
+      max_model_len: this.model.contextLength,
+    }));
+  }
+
+  track(): () => void {
+    this.inflight++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.inflight === 0) for (const f of this.idle.splice(0)) f();
+    };
+  }
+
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
+  /** Resolves when no request is in flight, or after timeoutMs. */
+  async drained(timeoutMs: number): Promise<boolean> {
+    if (this.inflight === 0) return true;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), timeoutMs);
+      this.idle.push(() => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import IORedis from 'ioredis';
+import { BatchApi, BatchProcessor, BatchStore, DEFAULT_BATCH_OPTIONS, FilesStore } from '@ivl/batch';
+import { type GrpcServerHandle, startGrpcServer } from '@ivl/client-grpc';
+import { loadServedModel } from '@ivl/openai-api';
+import { GenerateClient, keys } from '@ivl/queue';
+import { bodyErrors } from './body-errors';
+import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits, type GatewayLogger, type GatewayOptions } from './config';
+import { consoleLogger, nestLogger, silentLogger } from './logger';
+import { GatewayModule } from './nest/gateway.module';
+import { OpenAIExceptionFilter } from './nest/openai-exception.filter';
+import { openApiDocument } from './openapi';
+import { batchRunner } from './services/batch-runner';
+import { GatewayServices } from './services/gateway-services';
+
+export interface GatewayHandle {
+  httpPort: number;
+  /** Undefined when no gRPC port was asked for. */
+  grpcPort?: number;
+  /** http://host:port of the REST API. */
+  url: string;
+  services: GatewayServices;
+  /**
+   * Graceful stop: readiness turns false and new generation requests get 503 at once, listeners close, requests and
+   * streams in flight finish for up to graceMs (default 30 s), then the rest is cut and connections are closed.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Keys of our own in Redis, beside the queue's: one namespace per queue prefix, so clusters sharing a Redis stay apart. */
+export const gatewayNamespace = (queuePrefix?: string) => `ivl:gw:${queuePrefix ?? 'default'}`;
+
+/** Starts the REST API (NestJS), the gRPC API and the batch processor in this process. */
+export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
+  const log: GatewayLogger = opts.logger === 'silent' ? silentLogger : (opts.logger ?? consoleLogger);
+  const limits: GatewayLimits = { ...DEFAULT_GATEWAY_LIMITS, ...opts.limits };
+  const names = typeof opts.servedModelName === 'string' ? [opts.servedModelName] : opts.servedModelName;
+  const model = await loadServedModel(opts.modelDir, names, limits.maxContextTokens);
+  const host = opts.host ?? '0.0.0.0';
+  const ns = gatewayNamespace(opts.queuePrefix);
+
+  const redis = new IORedis(opts.redisUrl, { maxRetriesPerRequest: 2 });
+  const client = new GenerateClient(opts.redisUrl, { prefix: opts.queuePrefix });
+  const services = new GatewayServices(redis, client, model, limits, ns, {
+    apiKeys: opts.apiKeys ?? [],
+    pipelinesKey: opts.pipelinesKey ?? keys.pipelines,
+    queuePrefix: opts.queuePrefix,
+    addressPolicy: opts.addressPolicy,
+  });
+  const files = new FilesStore(redis, ns);
+  const batchStore = new BatchStore(redis, ns);
+  const batchApi = new BatchApi(files, batchStore, limits);
+
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(services, batchApi, openApiDocument(model.names)), new ExpressAdapter(), {
+    bodyParser: false,
+    logger: nestLogger(log),
+    abortOnError: false,
+  });
+  app.useBodyParser('json', { limit: limits.maxBodyBytes });
+  app.use(bodyErrors(limits.maxBodyBytes));
+  // swagger-ui-dist ships the UI as static files (it has no typings; its folder is all we need).
+  app.useStaticAssets(dirname(require.resolve('swagger-ui-dist/package.json')), { prefix: '/docs/assets', index: false });
+  app.useGlobalFilters(new OpenAIExceptionFilter(log));
+  await app.listen(opts.port ?? 8000, host);
+  const server = app.getHttpServer() as import('node:http').Server;
+  const httpPort = (server.address() as AddressInfo).port;
+
+  let grpc: GrpcServerHandle | undefined;
+  if (opts.grpcPort !== undefined && opts.grpcPort !== null) grpc = await startGrpcServer(services, host, opts.grpcPort);
+
+  let processor: BatchProcessor | undefined;
+  if (opts.batchProcessor !== false) {
+    const bopts = { ...DEFAULT_BATCH_OPTIONS, maxLines: limits.maxBatchLines, log: log.log, ...(typeof opts.batchProcessor === 'object' ? opts.batchProcessor : {}) };
+    processor = new BatchProcessor(batchStore, files, batchRunner(services, opts.batchPriority ?? 10), bopts);
+    processor.start();
+  }
+
+  if (!services.keys.enabled) {
+    log.warn('no API key configured (IVL_API_KEYS): authentication is OFF, anyone who can reach this port can use the API');
+  }
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  log.log(`serving ${model.names.join(', ')} (context ${model.contextLength} tokens) on http://${shown}:${httpPort}${grpc ? ` and gRPC ${shown}:${grpc.port}` : ''}; queue prefix ${opts.queuePrefix ?? '(default)'}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 30_000) =>
+    (closing ??= (async () => {
+      services.draining = true;
+      await processor?.stop();
+      // No new connections; idle keep-alive sockets close now, busy ones when their response ends.
+      const httpClosed = new Promise<void>((r) => server.close(() => r()));
+      const grpcClosed = grpc?.close(graceMs);
+      if (!(await services.drained(graceMs))) {
+        log.warn(`${services.inflightCount} request(s) still running after ${graceMs} ms; ending them`);
+        services.shutdown.abort();
+        await services.drained(2000);
+      }
+      server.closeAllConnections();
+      await Promise.all([httpClosed, grpcClosed]);
+      await app.close().catch(() => undefined);
+      await client.close();
+      await redis.quit().catch(() => undefined);
+      log.log('gateway stopped');
+    })());
+
+  return { httpPort, grpcPort: grpc?.port, url: `http://${shown}:${httpPort}`, services, close };
+}

@@ -1,0 +1,5 @@
+export * from './metric-catalog';
+export * from './registry';
+export * from './metrics-server';
+export * from './tracing';
+export * from './dashboard';

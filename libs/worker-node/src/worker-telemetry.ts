@@ -1,0 +1,41 @@
+import type { Server } from 'node:http';
+import { WorkerMetricKey, createMetrics, initTracing, startMetricsServer } from '@ivl/telemetry';
+import type { StageStatus } from './stage-status';
+import type { WorkerOptions } from './worker-options';
+
+/**
+ * This worker's Prometheus metrics (its stage's forward time, KV use, hop traffic; stage 0 also the ring and the
+ * batch) served on --metrics-port, and OTLP tracing when an endpoint is configured.
+ */
+export class WorkerTelemetry {
+  readonly metrics = createMetrics<WorkerMetricKey>('worker', { pipeline: '' });
+  private server?: Server;
+  readonly stage: string;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.stage = String(o.stage);
+    this.metrics.registry.setDefaultLabels({ pipeline: o.pipelineId });
+    initTracing(`ivl-worker`, { 'ivl.stage': o.stage, 'ivl.pipeline': o.pipelineId });
+  }
+
+  get m() {
+    return this.metrics.m;
+  }
+
+  async start(): Promise<void> {
+    if (this.o.metricsPort === undefined || this.o.metricsPort < 0) return;
+    this.server = await startMetricsServer(this.metrics.registry, this.o.metricsPort);
+  }
+
+  /** Refreshes the gauges that mirror the stage's state (called after batches and on a timer). */
+  observeStatus(status: StageStatus): void {
+    const { kvUsedTokens, kvCapacityTokens } = status.stats;
+    this.m.kvTokens.set({ stage: this.stage, state: 'used' }, kvUsedTokens);
+    this.m.kvTokens.set({ stage: this.stage, state: 'capacity' }, kvCapacityTokens);
+    this.m.kvUsage.set({ stage: this.stage }, kvCapacityTokens ? kvUsedTokens / kvCapacityTokens : 0);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
