@@ -8,6 +8,7 @@ import { BatchApi, BatchProcessor, BatchStore, DEFAULT_BATCH_OPTIONS, FilesStore
 import { type GrpcServerHandle, startGrpcServer } from '@ivl/client-grpc';
 import { loadServedModel } from '@ivl/openai-api';
 import { GenerateClient, keys } from '@ivl/queue';
+import { initTracing } from '@ivl/telemetry';
 import { bodyErrors } from './body-errors';
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits, type GatewayLogger, type GatewayOptions } from './config';
 import { consoleLogger, nestLogger, silentLogger } from './logger';
@@ -36,6 +37,8 @@ export const gatewayNamespace = (queuePrefix?: string) => `ivl:gw:${queuePrefix 
 
 /** Starts the REST API (NestJS), the gRPC API and the batch processor in this process. */
 export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle> {
+  // Before any client or queue exists, so the queue is created with BullMQ's telemetry when tracing is on.
+  initTracing('ivl-gateway');
   const log: GatewayLogger = opts.logger === 'silent' ? silentLogger : (opts.logger ?? consoleLogger);
   const limits: GatewayLimits = { ...DEFAULT_GATEWAY_LIMITS, ...opts.limits };
   const names = typeof opts.servedModelName === 'string' ? [opts.servedModelName] : opts.servedModelName;
@@ -60,6 +63,8 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     logger: nestLogger(log),
     abortOnError: false,
   });
+  app.use(services.telemetry.middleware());
+  services.telemetry.startQueuePolling(client);
   app.useBodyParser('json', { limit: limits.maxBodyBytes });
   app.use(bodyErrors(limits.maxBodyBytes));
   // swagger-ui-dist ships the UI as static files (it has no typings; its folder is all we need).
@@ -101,6 +106,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       server.closeAllConnections();
       await Promise.all([httpClosed, grpcClosed]);
       await app.close().catch(() => undefined);
+      services.telemetry.stop();
       await client.close();
       await redis.quit().catch(() => undefined);
       log.log('gateway stopped');

@@ -1,5 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
+import { tracingEnabled } from '@ivl/telemetry';
 import IORedis, { Redis } from 'ioredis';
 import { BlobStore } from './blob-store';
 import { GENERATE_JOB, GENERATE_QUEUE, GenerateInput, GenerateJobData, GenerateJobResult, JobSampling } from './job-schema';
@@ -46,7 +48,12 @@ export class GenerateClient {
 
   constructor(readonly redisUrl: string, opts: { prefix?: string } = {}) {
     this.redis = new IORedis(redisUrl, { maxRetriesPerRequest: 3, enableOfflineQueue: true, lazyConnect: false });
-    this.queue = new Queue(GENERATE_QUEUE, { connection: this.redis.duplicate(), prefix: opts.prefix });
+    // With tracing on, each job carries its producer's trace context to the pipeline that runs it.
+    this.queue = new Queue(GENERATE_QUEUE, {
+      connection: this.redis.duplicate(),
+      prefix: opts.prefix,
+      telemetry: tracingEnabled() ? new BullMQOtel({ tracerName: 'ivl-cluster' }) : undefined,
+    });
     this.blobs = new BlobStore(this.redis);
   }
 

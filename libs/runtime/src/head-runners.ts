@@ -35,6 +35,10 @@ export class VisionRunner {
     this.lastRunMs = performance.now() - t0;
     return out;
   }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 /** Token embedding lookup. */

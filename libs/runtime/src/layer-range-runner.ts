@@ -67,6 +67,11 @@ export class LayerRangeRunner {
     return this.kv.release(seq);
   }
 
+  /** Frees the session (its weights and arena) now rather than at garbage collection. */
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+
   private kvDims(batch: number, len: number): number[] {
     return [batch, this.kv.kvHeads, len, this.kv.headDim];
   }

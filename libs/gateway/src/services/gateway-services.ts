@@ -19,6 +19,7 @@ import { ApiKeys } from './api-keys';
 import { JobRegistry } from './job-registry';
 import { RateLimiter, type RateState } from './rate-limiter';
 import { PipelineReadiness } from './readiness';
+import { GatewayTelemetry } from './gateway-telemetry';
 
 /**
  * The gateway's serving logic shared by REST and gRPC: auth, per-key rate limit, validation and counting,
@@ -42,6 +43,7 @@ export class GatewayServices implements ServingBackend {
     readonly limits: GatewayLimits,
     readonly ns: string,
     opts: { apiKeys: string[]; pipelinesKey: string; queuePrefix?: string; addressPolicy?: AddressPolicy },
+    readonly telemetry: GatewayTelemetry = new GatewayTelemetry(model.names[0]),
   ) {
     this.keys = new ApiKeys(opts.apiKeys);
     this.limiter = new RateLimiter(redis, ns, limits.rateLimitPerMinute);
@@ -69,8 +71,10 @@ export class GatewayServices implements ServingBackend {
     await this.checkAdmission();
     const jobId = randomUUID().replace(/-/g, '');
     // Independent writes: together, one round trip of latency instead of two.
-    await Promise.all([this.jobs.register(jobId, who, prepared.promptTokens), this.client.submit(prepared.submit, { jobId })]);
-    return jobId;
+    return this.telemetry.begin(prepared, async () => {
+      await Promise.all([this.jobs.register(jobId, who, prepared.promptTokens), this.client.submit(prepared.submit, { jobId })]);
+      return jobId;
+    });
   }
 
   async checkAdmission(): Promise<void> {
@@ -88,7 +92,7 @@ export class GatewayServices implements ServingBackend {
   }
 
   stream(jobId: string, signal: AbortSignal): AsyncIterable<TokenEvent> {
-    return this.client.stream(jobId, '0', signal);
+    return this.telemetry.observe(jobId, this.client.stream(jobId, '0', signal), async () => (await this.client.status(jobId)).result);
   }
 
   async getJob(jobId: string, who: Principal): Promise<JobView> {
