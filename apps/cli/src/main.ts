@@ -5,6 +5,7 @@ import { forwardCommand } from './commands/forward';
 import { generateCommand } from './commands/generate';
 import { upCommand } from './commands/up';
 import { makeModelCommand } from './commands/make-model';
+import { gatewayCommand } from '@ivl/gateway';
 import { workerCommand } from '@ivl/worker-node';
 import { reportAndExit } from './errors';
 
@@ -17,6 +18,7 @@ const program = new Command('ivl')
   .addCommand(chatCommand())
   .addCommand(workerCommand())
   .addCommand(generateCommand())
-  .addCommand(upCommand());
+  .addCommand(upCommand())
+  .addCommand(gatewayCommand());
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -1,52 +1,10 @@
-// The gateway process: flags and environment in, startGateway out, signals handled. All logic is in @ivl/gateway.
-import { Command, InvalidArgumentError } from 'commander';
-import { gatewayEnv, startGateway } from '@ivl/gateway';
+import { gatewayCommand } from '@ivl/gateway';
 
-const port = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
-  return n;
-};
-
-const program = new Command('ivl-gateway')
-  .description('OpenAI-compatible REST, gRPC and batch API in front of the ivl-cluster queue')
-  .requiredOption('--model <dir>', 'published checkpoint directory (config.json + tokenizer files)')
-  .option('--redis <url>', 'Redis URL', process.env.IVL_REDIS_URL ?? 'redis://127.0.0.1:6379')
-  .option('--queue-prefix <prefix>', 'BullMQ prefix of the generate queue', process.env.IVL_QUEUE_PREFIX)
-  .option('--host <host>', 'address to listen on', process.env.IVL_HOST ?? '0.0.0.0')
-  .option('--port <port>', 'REST port', port, Number(process.env.IVL_PORT ?? 8000))
-  .option('--grpc-port <port>', 'gRPC port (omit for no gRPC server)', port, process.env.IVL_GRPC_PORT ? Number(process.env.IVL_GRPC_PORT) : undefined)
-  .option('--served-model-name <names...>', 'model names clients may use (default: the model directory name)')
-  .option('--shutdown-grace <ms>', 'how long running requests may finish on SIGTERM', Number, 30_000)
-  .addHelpText('after', '\nAPI keys and limits come from the environment: IVL_API_KEYS=key1,key2 (none: auth off), IVL_RATE_LIMIT_RPM, IVL_MAX_QUEUED, IVL_MAX_IMAGES, … (see libs/gateway/README.md).');
-
-async function main(): Promise<void> {
-  program.parse(process.argv);
-  const o = program.opts<{ model: string; redis: string; queuePrefix?: string; host: string; port: number; grpcPort?: number; servedModelName?: string[]; shutdownGrace: number }>();
-  const env = gatewayEnv();
-  const gw = await startGateway({
-    modelDir: o.model,
-    redisUrl: o.redis,
-    queuePrefix: o.queuePrefix,
-    host: o.host,
-    port: o.port,
-    grpcPort: o.grpcPort,
-    apiKeys: env.apiKeys,
-    servedModelName: o.servedModelName ?? env.servedModelName,
-    limits: env.limits,
+// The gateway image's entry point: `node dist/gateway.js --model DIR --redis URL --port N --grpc-port N`.
+gatewayCommand()
+  .name('ivl-gateway')
+  .parseAsync(process.argv)
+  .catch((e: Error) => {
+    console.error(`ivl-gateway: ${e.message}`);
+    process.exit(1);
   });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1); // a second signal: stop now
-    stopping = true;
-    console.log(`${signal}: finishing running requests (up to ${o.shutdownGrace} ms)…`);
-    gw.close(o.shutdownGrace).then(() => process.exit(0), () => process.exit(1));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((e) => {
-  console.error(`ivl-gateway: ${(e as Error).message}`);
-  process.exit(1);
-});

@@ -44,3 +44,24 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxPixelsPerImage: 50_000_000,
   maxVideoFrames: 64,
 };
+
+/**
+ * Limits from the environment, with the same variable names the gateway reads, so a worker never refuses what the
+ * gateway admitted (and the CLI can be bounded the same way).
+ */
+export function requestLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RequestLimits {
+  const num = (name: string, fallback: number | undefined) => {
+    const v = env[name];
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got ${v})`);
+    return n;
+  };
+  return {
+    maxImages: num('IVL_MAX_IMAGES', DEFAULT_REQUEST_LIMITS.maxImages)!,
+    maxTilesPerRequest: num('IVL_MAX_TILES', DEFAULT_REQUEST_LIMITS.maxTilesPerRequest)!,
+    maxPixelsPerImage: num('IVL_MAX_IMAGE_PIXELS', DEFAULT_REQUEST_LIMITS.maxPixelsPerImage)!,
+    maxVideoFrames: num('IVL_MAX_VIDEO_FRAMES', DEFAULT_REQUEST_LIMITS.maxVideoFrames)!,
+    maxContextTokens: num('IVL_MAX_MODEL_LEN', undefined),
+  };
+}

@@ -5,7 +5,7 @@ import { GenerateOutput, SamplingParams, generate, validateSampling } from '@ivl
 import { parsePlan, Plan } from '@ivl/plan';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { ModelRunner } from '@ivl/runtime';
-import { EngineInput, RequestLimits } from './engine-input';
+import { EngineInput, RequestLimits, requestLimitsFromEnv } from './engine-input';
 import { PreparedInput, prepareInput } from './prepare-input';
 import { planCosts } from './plan-costs';
 
@@ -39,7 +39,7 @@ export class LocalEngine {
     const plan = parsePlan(opts.plan ?? 'card:1', manifest.config.llm.numLayers, planCosts(manifest.config));
     const tokenizer = await loadTokenizer(manifest.source.dir);
     const runner = await ModelRunner.create(dir, manifest, plan, { threads: opts.threads });
-    return new LocalEngine(tokenizer, runner, manifest, plan, opts.limits);
+    return new LocalEngine(tokenizer, runner, manifest, plan, opts.limits ?? requestLimitsFromEnv());
   }
 
   get config(): ModelConfig {

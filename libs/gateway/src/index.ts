@@ -8,3 +8,4 @@ export { RateLimiter } from './services/rate-limiter';
 export { PIPELINE_STALE_MS, PipelineReadiness, type PipelineAnnouncement } from './services/readiness';
 export { consoleLogger, silentLogger } from './logger';
 export { benchGatewayOverhead, type OverheadOptions, type OverheadResult } from './bench/gateway-overhead';
+export * from './gateway-command';

@@ -25,13 +25,21 @@ export class Sampler {
   sample(logits: Float32Array, seen: Iterable<number>): number {
     const scores = this.p.repetitionPenalty !== 1 ? penalise(logits, seen, this.p.repetitionPenalty) : logits;
     if (this.greedy) return argmax(scores);
-    const cand = candidates(scores, this.p.temperature, this.p.topK, this.p.topP);
-    let u = this.rng.next();
-    for (let i = 0; i < cand.ids.length; i++) {
-      u -= cand.probs[i];
-      if (u < 0) return cand.ids[i];
+    const { ids, weights, total } = candidates(scores, this.p.temperature, this.p.topK, this.p.topP);
+    // The draw walks the kept tokens in any fixed order: the distribution, not the order, is what matters.
+    let u = this.rng.next() * total;
+    if (!ids) {
+      for (let i = 0; i < weights.length; i++) {
+        u -= weights[i];
+        if (u < 0) return i;
+      }
+      return weights.length - 1;
     }
-    return cand.ids[cand.ids.length - 1];
+    for (let i = 0; i < ids.length; i++) {
+      u -= weights[ids[i]];
+      if (u < 0) return ids[i];
+    }
+    return ids[ids.length - 1];
   }
 }
 
@@ -51,11 +59,11 @@ function penalise(logits: Float32Array, seen: Iterable<number>, penalty: number)
 }
 
 /**
- * The surviving tokens in descending probability with renormalised probabilities. Only tokens that can matter
- * are sorted: the top-k, or the smallest prefix that reaches the nucleus mass (found on a pre-selected head
- * first, falling back to the whole vocabulary).
+ * The tokens that survive top-k and top-p, with their unnormalised weights exp((s - max) / T). Nothing is sorted
+ * over the whole vocabulary: top-k is a selection, and the top-p nucleus is found by logarithmic weight bands —
+ * bands wholly inside the nucleus are taken as they are, and only the band where the mass crosses p is sorted.
  */
-function candidates(scores: Float32Array, temperature: number, topK: number, topP: number): { ids: number[]; probs: number[] } {
+function candidates(scores: Float32Array, temperature: number, topK: number, topP: number): { ids?: Int32Array; weights: Float64Array; total: number } {
   const V = scores.length;
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (scores[i] > max) max = scores[i];
@@ -65,36 +73,99 @@ function candidates(scores: Float32Array, temperature: number, topK: number, top
     w[i] = Math.exp((scores[i] - max) / temperature);
     z += w[i];
   }
-  const limit = topK > 0 ? Math.min(topK, V) : V;
-  let ids = headIndices(w, Math.min(limit, 2048));
-  let kept = ids.reduce((a, i) => a + w[i], 0);
-  const needAll = topK === 0 || topK > ids.length;
-  if (needAll && kept / z < topP && ids.length < limit) ids = headIndices(w, limit);
-  ids = ids.slice(0, limit);
-  // Top-p keeps the smallest prefix whose mass reaches p (at least one token), measured after top-k.
-  kept = ids.reduce((a, i) => a + w[i], 0);
-  if (topP < 1) {
-    let acc = 0;
-    let n = 0;
-    while (n < ids.length) {
-      acc += w[ids[n]];
-      n++;
-      if (acc / kept >= topP) break;
-    }
-    ids = ids.slice(0, n);
+  let ids: Int32Array | undefined;
+  if (topK > 0 && topK < V) {
+    ids = topKIndices(w, topK);
+    z = 0;
+    for (const i of ids) z += w[i];
   }
-  const total = ids.reduce((a, i) => a + w[i], 0);
-  return { ids, probs: ids.map((i) => w[i] / total) };
+  if (topP < 1) ids = nucleus(w, ids ?? allIndices(V), z, topP);
+  if (!ids) return { weights: w, total: z };
+  let total = 0;
+  for (const i of ids) total += w[i];
+  return { ids, weights: w, total };
 }
 
-/** Indices of the `k` largest weights in descending order (ties by lower index, as a stable sort would). */
-function headIndices(w: Float64Array, k: number): number[] {
-  if (k >= w.length) return Array.from(w.keys()).sort((a, b) => w[b] - w[a] || a - b);
-  // Threshold by sampling a quantile, then sort only the survivors.
-  const sorted = Float64Array.from(w).sort();
-  const threshold = sorted[w.length - k];
+function allIndices(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/**
+ * Top-p over `ids` (mass z): the smallest set of most likely tokens whose mass reaches p·z, keeping the token that
+ * crosses it, as Hugging Face's TopPLogitsWarper does.
+ */
+function nucleus(w: Float64Array, ids: Int32Array, z: number, topP: number): Int32Array {
+  // 16 bands per halving of the weight: the band where the mass crosses p stays small enough to sort cheaply.
+  const PER_OCTAVE = 16;
+  const BANDS = 64 * PER_OCTAVE;
+  let wmax = 0;
+  for (const i of ids) if (w[i] > wmax) wmax = w[i];
+  const bands = new Uint16Array(ids.length);
+  const mass = new Float64Array(BANDS);
+  for (let k = 0; k < ids.length; k++) {
+    const x = w[ids[k]];
+    const b = x > 0 ? Math.min(BANDS - 1, Math.floor(PER_OCTAVE * Math.log2(wmax / x))) : BANDS - 1;
+    bands[k] = b;
+    mass[b] += x;
+  }
+  const target = topP * z;
+  let acc = 0;
+  let crossing = BANDS - 1;
+  for (let b = 0; b < BANDS; b++) {
+    if (acc + mass[b] >= target) {
+      crossing = b;
+      break;
+    }
+    acc += mass[b];
+  }
+  const out = new Int32Array(ids.length);
+  let n = 0;
+  const edge: number[] = [];
+  for (let k = 0; k < ids.length; k++) {
+    if (bands[k] < crossing) out[n++] = ids[k];
+    else if (bands[k] === crossing) edge.push(ids[k]);
+  }
+  edge.sort((a, b) => w[b] - w[a] || a - b);
+  for (const i of edge) {
+    out[n++] = i;
+    acc += w[i];
+    if (acc >= target) break;
+  }
+  return out.subarray(0, n);
+}
+
+/** Indices of the k largest weights (any order), ties broken toward lower indices, by selection in O(V). */
+function topKIndices(w: Float64Array, k: number): Int32Array {
+  const kth = quickselectDescending(Float64Array.from(w), k - 1);
   const ids: number[] = [];
-  for (let i = 0; i < w.length; i++) if (w[i] >= threshold) ids.push(i);
-  ids.sort((a, b) => w[b] - w[a] || a - b);
-  return ids.slice(0, k);
+  for (let i = 0; i < w.length; i++) if (w[i] > kth) ids.push(i);
+  for (let i = 0; i < w.length && ids.length < k; i++) if (w[i] === kth) ids.push(i);
+  return Int32Array.from(ids);
+}
+
+function quickselectDescending(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
 }

@@ -11,6 +11,8 @@ export interface SamplingParams {
   /** Same seed, same output. When absent a random seed is drawn (and reported) so a retry repeats the sample. */
   seed?: number;
   stop: string[];
+  /** Keep generating through end-of-sequence tokens until maxNewTokens (vLLM's ignore_eos, for benchmarks). */
+  ignoreEos?: boolean;
 }
 
 export const DEFAULT_SAMPLING: SamplingParams = {

@@ -71,7 +71,7 @@ export class SequenceDecoder {
   private push(token: number): StepResult {
     if (this.finished) throw new Error('sequence already finished');
     this.tokens.push(token);
-    const eos = this.opts.eosTokenIds.includes(token);
+    const eos = !this.opts.params.ignoreEos && this.opts.eosTokenIds.includes(token);
     let raw = '';
     if (!eos) {
       const step = this.stops.push(this.detok.push(token));

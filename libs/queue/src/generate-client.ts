@@ -81,6 +81,7 @@ export class GenerateClient {
         repetitionPenalty: s.repetitionPenalty ?? 1,
         seed: s.seed ?? randomInt(2 ** 31),
         stop: s.stop ?? [],
+        ignoreEos: s.ignoreEos,
       },
       returnTokens: req.returnTokens,
       enqueuedAt: Date.now(),

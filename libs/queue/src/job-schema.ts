@@ -43,6 +43,7 @@ export interface JobSampling {
   /** Always set by the producer, so that a retried job samples exactly the same tokens. */
   seed: number;
   stop: string[];
+  ignoreEos?: boolean;
 }
 
 export interface GenerateJobData {

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import IORedis from 'ioredis';
+import { requestLimitsFromEnv } from '@ivl/engine';
 import { loadTokenizer } from '@ivl/prompt';
 import { RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
@@ -92,6 +93,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
 
   const redis = new IORedis(o.redis, { maxRetriesPerRequest: null });
   const active = new Map<string, Sequence>();
+  const limits = requestLimitsFromEnv();
   const modelName = s.manifest.source.dir.split('/').filter(Boolean).pop() ?? 'model';
   const worker = new Worker<GenerateJobData, GenerateJobResult>(
     GENERATE_QUEUE,
@@ -123,6 +125,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           admission,
           hidden: s.info.hidden,
           pipelineId: o.pipelineId,
+          limits,
           active,
           log: o.log,
         },
