@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { STAGE_SERVICE } from '@ivl/pipeline';
 import { ivlDashboardJson } from '@ivl/telemetry';
 
 const root = join(__dirname, '..', '..');
@@ -125,7 +126,7 @@ describe('helm chart helm/ivl-cluster', () => {
     ['the 4-GPU, 2-replica example', [example4x2], {}],
     ['the KEDA example (redis trigger)', [example4x2, exampleKeda], {}],
     [
-      'external Redis, prometheus trigger, scale from zero, hostPath model, per-pod cache PVCs, gRPC liveness',
+      'external Redis, prometheus trigger, scale from zero, hostPath model, per-pod cache PVCs',
       [example4x2, exampleKeda],
       {
         'redis.external.url': 'redis://redis.example:6379',
@@ -135,7 +136,6 @@ describe('helm chart helm/ivl-cluster', () => {
         'model.hostPath': '/srv/models/InternVL2_5-4B',
         'pipeline.cache.existingClaim': '',
         'pipeline.cache.persistence.enabled': true,
-        'pipeline.livenessProbe.handler': 'grpc',
         'networkPolicy.enabled': false,
       },
     ],
@@ -201,7 +201,7 @@ describe('helm chart helm/ivl-cluster', () => {
       for (const { o, spec } of podSpecs(objs)) if (!stsNames.includes(o.metadata.name)) for (const c of spec.containers) expect(JSON.stringify(c.resources ?? {})).not.toContain('nvidia.com/gpu');
     });
 
-    it('probes each worker on its gRPC port: startup and readiness through grpc.health.v1, liveness on the port', () => {
+    it('probes each worker through grpc.health.v1 on its stage port: the process for startup and liveness, the stage for readiness', () => {
       for (const name of stsNames) {
         const c = one(objs, 'StatefulSet', name).spec.template.spec.containers[0];
         const grpcPort = c.ports.find((p: any) => p.name === 'grpc').containerPort;
@@ -209,8 +209,8 @@ describe('helm chart helm/ivl-cluster', () => {
         expect(c.startupProbe.grpc).toEqual({ port: grpcPort });
         // Checkpoint conversion on first start: the startup probe allows an hour.
         expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(1800);
-        expect(c.readinessProbe.grpc).toEqual({ port: grpcPort });
-        expect(c.livenessProbe.tcpSocket ?? c.livenessProbe.grpc).toEqual({ port: grpcPort });
+        expect(c.readinessProbe.grpc).toEqual({ port: grpcPort, service: STAGE_SERVICE });
+        expect(c.livenessProbe.grpc).toEqual({ port: grpcPort });
         expect(flag(c.args, '--listen')).toBe(`0.0.0.0:${grpcPort}`);
         expect(flag(c.args, '--metrics-port')).toBe('9400');
       }
@@ -239,6 +239,23 @@ describe('helm chart helm/ivl-cluster', () => {
         expect(bad.status).not.toBe(0);
         expect(bad.stderr).toMatch(/cannot derive the stage/);
       }
+    });
+
+    it('passes only options the worker and gateway entry points (dist/worker.js, dist/gateway.js) accept', () => {
+      const options = (entry: string) => {
+        const help = execFileSync(process.execPath, [join(root, 'dist', entry), '--help'], { encoding: 'utf8' });
+        return new Set([...help.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]));
+      };
+      const worker = options('worker.js');
+      const gateway = options('gateway.js');
+      expect(worker.has('--stage') && worker.has('--peers') && gateway.has('--grpc-port')).toBe(true);
+      for (const name of stsNames) {
+        const c = one(objs, 'StatefulSet', name).spec.template.spec.containers[0];
+        const passed = [...(c.args as string[]), '--stage'].filter((a) => a.startsWith('--'));
+        expect(passed.filter((a) => !worker.has(a))).toEqual([]);
+      }
+      const g = one(objs, 'Deployment', 'ivl-ivl-cluster-gateway').spec.template.spec.containers[0];
+      expect((g.args as string[]).filter((a) => a.startsWith('--') && !gateway.has(a))).toEqual([]);
     });
 
     it('gives workers the queue, the model, the bundle cache and the malloc settings', () => {

@@ -111,10 +111,10 @@ describe('the dashboard on a live Prometheus scraping a local cluster under load
     }
     // Every target scraped successfully before the load starts.
     for (let i = 0; ; i++) {
-      const t = await api<{ activeTargets: Array<{ health: string; scrapeUrl: string; lastError: string }> }>('/api/v1/targets', {});
+      const t = await api<{ activeTargets: Array<{ health: string; scrapeUrl: string; lastError: string; labels: Record<string, string> }> }>('/api/v1/targets', {});
       if (t.activeTargets.length === 3 && t.activeTargets.every((x) => x.health === 'up')) break;
       if (i > 50) {
-        const down = t.activeTargets.filter((x) => x.health !== 'up').map((x) => `${x.scrapeUrl}: ${x.health} ${x.lastError}`);
+        const down = t.activeTargets.filter((x) => x.health !== 'up').map((x) => `${x.labels.job} ${x.scrapeUrl}: ${x.health} (${x.lastError})`);
         throw new Error(`Prometheus cannot scrape every target:\n${down.join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -206,5 +206,14 @@ describe('the dashboard on a live Prometheus scraping a local cluster under load
       if (other.some((t) => t.has(def.name))) missing.push(`${def.name} is also exported by the ${def.exporter === 'gateway' ? 'workers' : 'gateway'}`);
     }
     expect(missing).toEqual([]);
+  });
+});
+
+describe('infra/prometheus/prometheus.yml', () => {
+  it('is a valid Prometheus configuration (promtool check config)', () => {
+    const promtool = prometheusBinary().replace(/prometheus$/, 'promtool');
+    const r = spawnSync(promtool, ['check', 'config', join(__dirname, '..', '..', 'infra', 'prometheus', 'prometheus.yml')], { encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toMatch(/SUCCESS/);
   });
 });

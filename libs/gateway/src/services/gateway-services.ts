@@ -92,7 +92,17 @@ export class GatewayServices implements ServingBackend {
   }
 
   stream(jobId: string, signal: AbortSignal): AsyncIterable<TokenEvent> {
-    return this.telemetry.observe(jobId, this.client.stream(jobId, '0', signal), async () => (await this.client.status(jobId)).result);
+    return this.telemetry.observe(jobId, this.client.stream(jobId, '0', signal), () => this.storedResult(jobId));
+  }
+
+  /** The job's stored result; the end of the token stream is written just before it, so it may trail briefly. */
+  private async storedResult(jobId: string, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const st = await this.client.status(jobId);
+      if (st.result || st.state === 'failed' || st.state === 'unknown' || Date.now() > deadline) return st.result;
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 
   async getJob(jobId: string, who: Principal): Promise<JobView> {

@@ -22,6 +22,8 @@ export class GatewayTelemetry {
 
   constructor(private readonly modelName: string) {
     initTracing('ivl-gateway');
+    // Counters that may stay at zero for a long time are created at once, so dashboards show 0 rather than no data.
+    this.m.jobRetries.inc({ model_name: modelName }, 0);
   }
 
   get m() {

@@ -79,7 +79,7 @@ function rows(): RowSpec[] {
           type: 'stat',
           unit: 'none',
           width: 6,
-          queries: [{ expr: agg('sum', [], selector(METRICS.ringWhole, W)), legend: 'whole' }],
+          queries: [{ expr: agg('sum', [], agg('max', ['pipeline'], selector(METRICS.ringWhole, W))), legend: 'whole' }],
         },
         {
           title: 'Requests running / waiting',
@@ -322,12 +322,12 @@ function rows(): RowSpec[] {
         },
         {
           title: 'Ring health',
-          description: '1 while a pipeline\'s ring is whole, 0 while a stage is missing (its sequences fail fast and their jobs are retried when the ring is back).',
+          description: '1 while a pipeline\'s ring is whole (as stage 0 reports it), 0 while a stage is missing: its sequences fail fast and their jobs are retried when the ring is back.',
           exporter: 'worker',
           unit: 'none',
           min: 0,
           max: 1,
-          queries: [{ expr: agg('min', ['pipeline'], selector(METRICS.ringWhole, W)), legend: '{{pipeline}}' }],
+          queries: [{ expr: agg('max', ['pipeline'], selector(METRICS.ringWhole, W)), legend: '{{pipeline}}' }],
         },
         {
           title: 'Sequence retries',

@@ -181,7 +181,6 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   });
   if (link) status.downstream = () => link.connected;
   link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));
-  executor.onHop = undefined;
   monitor.start();
 
   // Gateways read which pipelines are ready from here.
