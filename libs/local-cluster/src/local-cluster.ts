@@ -46,6 +46,8 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
+let clusterCount = 0;
+
 /** dist/ (the bundled apps), found from the bundle itself or from the sources (tests). */
 export function distDir(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
@@ -83,7 +85,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const metricsPorts = await Promise.all(plan.stages.map(() => freePort()));
   const peers = ports.map((p) => `127.0.0.1:${p}`).join(',');
   const threads = o.threads ?? Math.max(1, Math.floor(cpus().length / o.stages));
-  const pipelineId = `local-${process.pid}`;
+  const pipelineId = `local-${process.pid}-${(clusterCount++).toString(36)}`;
   // Outputs are copied into fresh buffers on every run; larger malloc thresholds avoid page faults on each copy.
   const env = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '4294967296' };
   const workers = plan.stages.map((_, k) => {

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { ConversationTurn } from '@ivl/prompt';
 import { EngineInput } from '@ivl/engine';
@@ -28,29 +28,25 @@ export function chatCommand(): Command {
         await ask({ system: o.system, question: o.prompt, ...media });
         return;
       }
-      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      // Lines are read as a stream, so questions piped in while an answer is being generated are not lost.
+      const rl = createInterface({ input: process.stdin, terminal: false });
       const history: ConversationTurn[] = [];
       console.error('interactive chat: /reset clears the history, /exit (or Ctrl-D) quits');
-      for (;;) {
-        let q: string;
-        try {
-          q = await rl.question('> ');
-        } catch {
-          break;
+      process.stdout.write('> ');
+      for await (const line of rl) {
+        const q = line.trim();
+        if (q === '/exit') break;
+        if (q === '/reset') history.length = 0;
+        else if (q) {
+          try {
+            // Earlier questions keep their <image>, so the images are sent again every turn (as the card requires).
+            const r = await ask({ system: o.system, history: [...history], question: line, ...media });
+            history.push({ question: history.length === 0 && media.images?.length === 1 && !line.includes('<image>') ? `<image>\n${line}` : line, answer: r.text });
+          } catch (e) {
+            console.error(`ivl: ${(e as Error).message}`);
+          }
         }
-        if (q.trim() === '/exit') break;
-        if (q.trim() === '/reset') {
-          history.length = 0;
-          continue;
-        }
-        if (!q.trim()) continue;
-        try {
-          // Earlier questions keep their <image>, so the images are sent again every turn (as the card requires).
-          const r = await ask({ system: o.system, history: [...history], question: q, ...media });
-          history.push({ question: history.length === 0 && media.images?.length === 1 && !q.includes('<image>') ? `<image>\n${q}` : q, answer: r.text });
-        } catch (e) {
-          console.error(`ivl: ${(e as Error).message}`);
-        }
+        process.stdout.write('> ');
       }
       rl.close();
     });
