@@ -1,9 +1,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Checkpoint } from '@ivl/checkpoint';
 import { convertCheckpoint } from './convert';
-import { BundleManifest, WeightFormat, isBundleDir, readManifest } from './manifest';
+import { BUNDLE_FORMAT, BundleManifest, WeightFormat, defaultBlockSize, isBundleDir, readManifest } from './manifest';
 
 export interface EnsureBundleOptions {
   dtype: WeightFormat;
@@ -33,7 +33,7 @@ export function ensureBundle(modelDir: string, opts: EnsureBundleOptions): { dir
   const ckpt = Checkpoint.open(dir);
   const out = cachedBundlePath(ckpt, opts, opts.cacheDir ?? defaultCacheDir());
   if (isBundleDir(out)) return { dir: out, manifest: readManifest(out), converted: false };
-  const manifest = convertCheckpoint(ckpt, { dtype: opts.dtype, out, blockSize: opts.blockSize ?? 32, force: existsSync(out), onProgress: opts.onProgress });
+  const manifest = convertCheckpoint(ckpt, { dtype: opts.dtype, out, blockSize: opts.blockSize ?? defaultBlockSize(opts.dtype), force: existsSync(out), onProgress: opts.onProgress });
   return { dir: out, manifest, converted: true };
 }
 
@@ -45,8 +45,8 @@ export async function ensureBundleLocked(modelDir: string, opts: EnsureBundleOpt
   const dir = resolve(modelDir);
   if (isBundleDir(dir)) return ensureBundle(dir, opts);
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
-  mkdirSync(join(cacheDir, 'bundles'), { recursive: true });
-  const lock = join(cacheDir, 'bundles', `.${Checkpoint.open(dir).fingerprint()}-${opts.dtype}.lock`);
+  const lock = `${cachedBundlePath(Checkpoint.open(dir), opts, cacheDir)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
   const stale = opts.staleLockMs ?? 30 * 60_000;
   for (;;) {
     try {
@@ -75,8 +75,10 @@ export async function ensureBundleLocked(modelDir: string, opts: EnsureBundleOpt
 
 /** Where the converted bundle of this checkpoint, dtype and block size lives in the cache. */
 export function cachedBundlePath(ckpt: Checkpoint, opts: EnsureBundleOptions, cacheDir: string): string {
-  const block = opts.blockSize ?? 32;
-  return join(cacheDir, 'bundles', `${ckpt.fingerprint()}-${opts.dtype}${opts.dtype.startsWith('int') ? `-b${block}` : ''}`);
+  const block = opts.blockSize ?? defaultBlockSize(opts.dtype);
+  // The bundle format is part of the path: a cache written by an older version is never mistaken for a current one.
+  const format = BUNDLE_FORMAT.split('/')[1];
+  return join(cacheDir, 'bundles', `v${format}`, `${ckpt.fingerprint()}-${opts.dtype}${opts.dtype.startsWith('int') ? `-b${block}` : ''}`);
 }
 
 function tryCached(dir: string, opts: EnsureBundleOptions, cacheDir: string): { dir: string; manifest: BundleManifest; converted: boolean } | undefined {

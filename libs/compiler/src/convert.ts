@@ -1,14 +1,14 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Checkpoint, lmHeadName } from '@ivl/checkpoint';
-import { BUNDLE_FORMAT, BundleError, BundleManifest, WEIGHT_FORMATS, WeightFormat, activationTypeFor } from './manifest';
+import { BUNDLE_FORMAT, BundleError, BundleManifest, WEIGHT_FORMATS, WeightFormat, activationTypeFor, defaultBlockSize } from './manifest';
 import { LinearStorage, WeightSink } from './weight-sink';
 import { ropeTables } from './rope';
 
 export interface ConvertOptions {
   dtype: WeightFormat;
   out: string;
-  /** Quantisation block along K for int8/int4 (default 32). */
+  /** Quantisation block along K for int8/int4 (default: 128 for int4, 32 for int8). */
   blockSize?: number;
   /** Replace an existing bundle at `out`. */
   force?: boolean;
@@ -50,7 +50,7 @@ export function convertCheckpoint(ckpt: Checkpoint, opts: ConvertOptions): Bundl
   if (!WEIGHT_FORMATS.includes(opts.dtype)) throw new BundleError(`unknown dtype ${opts.dtype}; choose one of ${WEIGHT_FORMATS.join(', ')}`);
   const out = resolve(opts.out);
   if (existsSync(out) && !opts.force) throw new BundleError(`${opts.out} already exists (pass --force to replace it)`);
-  const blockSize = opts.blockSize ?? 32;
+  const blockSize = opts.blockSize ?? defaultBlockSize(opts.dtype);
   if (![16, 32, 64, 128, 256].includes(blockSize)) throw new BundleError(`block size ${blockSize} is not supported (16, 32, 64, 128 or 256)`);
   const policy = policyFor(opts.dtype, blockSize);
   const act = activationTypeFor(opts.dtype);
@@ -130,8 +130,12 @@ export function convertCheckpoint(ckpt: Checkpoint, opts: ConvertOptions): Bundl
       sink.addFloat(k + 'qkv.bias', policy.small, [q + 2 * kv], qkvB);
       sink.addLinear(k + 'o', read(p + 'self_attn.o_proj.weight'), Hl, q, policy.llm, policy.small);
       sink.addFloat(k + 'post_norm', policy.small, [Hl], read(p + 'post_attention_layernorm.weight'));
-      sink.addLinear(k + 'gate', read(p + 'mlp.gate_proj.weight'), l.intermediateSize, Hl, policy.llm, policy.small);
-      sink.addLinear(k + 'up', read(p + 'mlp.up_proj.weight'), l.intermediateSize, Hl, policy.llm, policy.small);
+      // gate and up read the same input: one packed weight [gate; up] means one kernel call and one
+      // quantisation of the activations instead of two.
+      const gateUp = new Float32Array(2 * l.intermediateSize * Hl);
+      gateUp.set(read(p + 'mlp.gate_proj.weight'), 0);
+      gateUp.set(read(p + 'mlp.up_proj.weight'), l.intermediateSize * Hl);
+      sink.addLinear(k + 'gate_up', gateUp, 2 * l.intermediateSize, Hl, policy.llm, policy.small);
       sink.addLinear(k + 'down', read(p + 'mlp.down_proj.weight'), Hl, l.intermediateSize, policy.llm, policy.small);
     }
 

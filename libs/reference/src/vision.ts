@@ -1,4 +1,5 @@
 import { Checkpoint, ModelConfig } from '@ivl/checkpoint';
+import { WeightCache } from './weight-cache';
 import { gelu, layerNorm, linear, softmaxInPlace } from './math';
 
 /**
@@ -6,16 +7,13 @@ import { gelu, layerNorm, linear, softmaxInPlace } from './math';
  * pixel values [T, 3, 448, 448] → image embeddings [T, numImageToken, llm hidden].
  */
 export class ReferenceVision {
-  private readonly w = new Map<string, Float32Array>();
-  constructor(private readonly ckpt: Checkpoint) {}
+  private readonly weights: WeightCache;
+  constructor(private readonly ckpt: Checkpoint) {
+    this.weights = new WeightCache(ckpt);
+  }
 
   private get(name: string): Float32Array {
-    let t = this.w.get(name);
-    if (!t) {
-      t = this.ckpt.readF32(name);
-      this.w.set(name, t);
-    }
-    return t;
+    return this.weights.get(name);
   }
 
   get config(): ModelConfig {

@@ -9,7 +9,7 @@ export function convertCommand(): Command {
     .requiredOption('--model <dir>', 'published checkpoint directory')
     .requiredOption('--out <dir>', 'bundle directory to write')
     .option('--dtype <t>', `weight format: ${WEIGHT_FORMATS.join(', ')}`, 'fp32')
-    .option('--block-size <n>', 'quantisation block along the input dimension (int8/int4)', Number, 32)
+    .option('--block-size <n>', 'quantisation block along the input dimension (default 128 for int4, 32 for int8)', Number)
     .option('--force', 'replace an existing bundle')
     .action((o) => {
       const ckpt = Checkpoint.open(o.model);

@@ -45,8 +45,7 @@ export function buildLayersGraph(m: BundleManifest, from: number, to: number): U
     const outs = g.ms('SkipSimplifiedLayerNormalization', [o, residual, w.tensor(k + 'post_norm')], { epsilon: eps }, 4);
     residual = outs[3];
     const x2 = outs[0];
-    const gate = w.linear(x2, k + 'gate');
-    const up = w.linear(x2, k + 'up');
+    const [gate, up] = g.node('Split', [w.linear(x2, k + 'gate_up')], { axis: -1, num_outputs: 2 }, { outputs: 2 });
     const act1 = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
     pending = w.linear(act1, k + 'down');
     g.output(`present_key.${i}`, `present_key.${i}`, act, ['batch', l.numKvHeads, 'total', l.headDim]);

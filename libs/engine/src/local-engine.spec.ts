@@ -1,0 +1,27 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GREEDY } from '@ivl/generation';
+import { freshCacheDir, tinyCheckpoint } from '@ivl/test-support';
+import { LocalEngine } from './local-engine';
+
+describe("LocalEngine.batchChat (the card's batch_chat)", () => {
+  let engine: LocalEngine;
+  beforeAll(async () => {
+    engine = await LocalEngine.open(tinyCheckpoint('tiny'), { dtype: 'fp32', threads: 1, cacheDir: freshCacheDir('engine') });
+  });
+
+  it('answers independent prompts of different lengths together, each exactly as alone', async () => {
+    const questions = ['Hi.', 'Please write a long and detailed description of a mountain lake at dawn.', 'What is 2 + 2?', 'Name three colours.'];
+    const params = { ...GREEDY, maxNewTokens: 10 };
+    const batched = await engine.batchChat(questions.map((question) => ({ question })), params);
+    for (const [i, question] of questions.entries()) {
+      const alone = await engine.chat({ question }, params);
+      expect(batched[i].tokens).toEqual(alone.tokens);
+      expect(batched[i].text).toBe(alone.text);
+    }
+    expect(new Set(batched.map((b) => b.text)).size).toBe(questions.length);
+  });
+
+  it('rejects bad sampling before running anything', async () => {
+    await expect(engine.batchChat([{ question: 'x' }], { ...GREEDY, maxNewTokens: 0 })).rejects.toThrow(/max_tokens must be a positive integer/);
+  });
+});
