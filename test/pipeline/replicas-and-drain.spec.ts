@@ -14,7 +14,9 @@ describe('two pipelines on one queue', () => {
   let b: TestCluster;
   let client: GenerateClient;
   beforeAll(async () => {
-    [a, b] = await Promise.all([startTestCluster({ model, stages: 2, queuePrefix }), startTestCluster({ model, stages: 1, queuePrefix })]);
+    // Each pipeline takes at most 4 sequences at once, so a burst of 12 jobs is shared between them.
+    const extraWorkerArgs = ['--max-sequences', '4'];
+    [a, b] = await Promise.all([startTestCluster({ model, stages: 2, queuePrefix, extraWorkerArgs }), startTestCluster({ model, stages: 1, queuePrefix, extraWorkerArgs })]);
     client = new GenerateClient(testRedisUrl(), { prefix: queuePrefix });
   });
   afterAll(async () => {
@@ -26,11 +28,11 @@ describe('two pipelines on one queue', () => {
     client.submit({ input: { question: `Job ${i}: say something.` }, sampling: { maxNewTokens, temperature: 0, ignoreEos: true }, returnTokens: true }).then((id) => client.result(id, 120_000));
 
   it('both replicas serve jobs from the shared queue, with the same answers', async () => {
-    const results: GenerateJobResult[] = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i)));
+    const results: GenerateJobResult[] = await Promise.all(Array.from({ length: 12 }, (_, i) => submit(i, 64)));
     const servers = new Set(results.map((r) => r.servedBy));
     expect(servers.size).toBe(2);
     // The same prompt gives the same greedy answer whichever replica (2 stages or 1) served it.
-    const again = await Promise.all([submit(3), submit(3), submit(3)]);
+    const again = await Promise.all([submit(3, 64), submit(3, 64), submit(3, 64)]);
     for (const r of again) expect(r.tokens).toEqual(results[3].tokens);
   });
 

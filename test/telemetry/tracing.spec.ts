@@ -60,14 +60,14 @@ describe('tracing across gateway, queue and stages', () => {
 
   it('a chat completion is one trace from the HTTP span to stage 2', async () => {
     const res = await fetch(`http://127.0.0.1:${cluster.httpPort}/v1/models`);
-    const model = (await res.json()).data[0].id;
+    const model = ((await res.json()) as { data: Array<{ id: string }> }).data[0].id;
     const r = await fetch(`http://127.0.0.1:${cluster.httpPort}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Trace me.' }], max_tokens: 6, temperature: 0 }),
     });
     expect(r.status).toBe(200);
-    const body = await r.json();
+    const body = (await r.json()) as { id: string };
     // Exporters batch spans for up to 500 ms; wait until the stage spans of this request arrived.
     const jobId = body.id.replace(/^chatcmpl-/, '');
     let trace: CollectedSpan[] = [];

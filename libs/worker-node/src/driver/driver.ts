@@ -113,17 +113,6 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           'ivl.attempt': job.attemptsMade,
         }),
         async (span) => {
-          inProcess++;
-          starting++;
-          let started = false;
-          const markStarted = () => {
-            if (started) return;
-            started = true;
-            starting--;
-            updateConcurrency();
-          };
-          updateConcurrency();
-          try {
           const r = await processJob(
         {
           redis,
@@ -139,17 +128,11 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           limits,
           active,
           log: o.log,
-          onStarted: markStarted,
         },
         job,
       );
           span?.setAttributes({ 'gen_ai.usage.input_tokens': r.promptTokens, 'gen_ai.usage.output_tokens': r.completionTokens, 'gen_ai.response.finish_reasons': [r.finishReason] });
           return r;
-          } finally {
-            inProcess--;
-            markStarted();
-            updateConcurrency();
-          }
         },
         { kind: SpanKind.SERVER },
       ),
@@ -165,14 +148,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     },
   );
   worker.on('error', (e) => o.log(`queue: ${e.message}`));
-  // Take the next job only once the previous one has joined the batch, and only while one could start at once: a
-  // pipeline never hoards a burst that another, idle replica could serve, and replicas interleave on a shared queue.
-  let inProcess = 0;
-  let starting = 0;
-  const updateConcurrency = () => {
-    const room = starting === 0 && inProcess < o.maxSequences && admission.queued === 0 ? 1 : 0;
-    worker.concurrency = Math.max(1, inProcess + room);
-  };
+
 
   // Cancellation reaches whichever pipeline holds the job.
   const sub = redis.duplicate();

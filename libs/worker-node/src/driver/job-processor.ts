@@ -26,8 +26,6 @@ export interface ProcessorDeps {
   active: Map<string, Sequence>;
   log: (msg: string) => void;
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
-  /** Called once the job's sequence is in the batch (or the job ended before that). */
-  onStarted?: () => void;
 }
 
 /** Errors that no retry can fix: the job fails at once with the reason. */
@@ -137,7 +135,6 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     if (seq.cancelled) decoder.abort('cancelled');
     else {
       d.scheduler.add(seq);
-      d.onStarted?.();
       await seq.done;
     }
     await publishing;
