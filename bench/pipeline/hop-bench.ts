@@ -14,15 +14,16 @@ function percentile(xs: number[], p: number): number {
 export async function benchHops(hidden = 2048): Promise<{ rttP50: number; rttP99: number; prefillMBs: number; tcpMBs: number }> {
   const waiting = new Map<string, (b: ActivationBatch) => void>();
   const a = await startStageServer('127.0.0.1:0', { hidden, dtype: 'FLOAT32', onBatch: async (b) => waiting.get(b.batchId)?.(b), release: async () => 0, health: async () => ({}) as never });
-  let back: RingLink | undefined;
+  const relay: { back?: RingLink } = {};
   const b = await startStageServer('127.0.0.1:0', {
     hidden,
     dtype: 'FLOAT32',
-    onBatch: async (x) => back!.send(x),
+    onBatch: async (x) => relay.back!.send(x),
     release: async () => 0,
     health: async () => ({}) as never,
   });
-  back = new RingLink(`127.0.0.1:${a.port}`);
+  const back = new RingLink(`127.0.0.1:${a.port}`);
+  relay.back = back;
   const out = new RingLink(`127.0.0.1:${b.port}`);
   for (let i = 0; i < 200 && !(out.connected && back.connected); i++) await new Promise((r) => setTimeout(r, 20));
   let n = 0;

@@ -18,7 +18,8 @@ describe("LocalEngine.batchChat (the card's batch_chat)", () => {
       expect(batched[i].tokens).toEqual(alone.tokens);
       expect(batched[i].text).toBe(alone.text);
     }
-    expect(new Set(batched.map((b) => b.text)).size).toBe(questions.length);
+    // The answers are not all the same, so the equality above is not trivially true.
+    expect(new Set(batched.map((b) => b.tokens.join(','))).size).toBeGreaterThan(1);
   });
 
   it('rejects bad sampling before running anything', async () => {
