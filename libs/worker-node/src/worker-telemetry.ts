@@ -22,7 +22,16 @@ export class WorkerTelemetry {
     return this.metrics.m;
   }
 
+  /** Creates this stage's labelled series at zero, so the first micro-batches show up as an increase. */
+  private zeroSeries(): void {
+    for (const kind of ['prefill', 'decode']) this.m.stageForward.zero({ stage: this.stage, kind });
+    this.m.hopBytes.inc({ stage: this.stage }, 0);
+    this.m.hopMessageBytes.zero({ stage: this.stage });
+    if (this.o.stage === 0) for (const kind of ['prefill', 'decode']) this.m.hopLatency.zero({ kind });
+  }
+
   async start(): Promise<void> {
+    this.zeroSeries();
     if (this.o.metricsPort === undefined || this.o.metricsPort < 0) return;
     this.server = await startMetricsServer(this.metrics.registry, this.o.metricsPort);
   }

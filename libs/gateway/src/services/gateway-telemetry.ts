@@ -22,8 +22,15 @@ export class GatewayTelemetry {
 
   constructor(private readonly modelName: string) {
     initTracing('ivl-gateway');
-    // Counters that may stay at zero for a long time are created at once, so dashboards show 0 rather than no data.
-    this.m.jobRetries.inc({ model_name: modelName }, 0);
+    // Every labelled series exists from the first scrape (at zero): Prometheus can then see the first requests as
+    // an increase, and dashboards show 0 rather than no data.
+    const model = { model_name: modelName };
+    for (const h of [this.m.timeToFirstToken, this.m.interTokenLatency, this.m.e2eLatency, this.m.queueTime, this.m.prefillTime, this.m.decodeTime, this.m.requestPromptTokens, this.m.requestGenerationTokens, this.m.requestMaxGenerationTokens]) h.zero(model);
+    for (const c of [this.m.promptTokens, this.m.generationTokens, this.m.jobRetries]) c.inc(model, 0);
+    for (const reason of ['stop', 'length', 'cancelled', 'error']) this.m.requestSuccess.inc({ ...model, finished_reason: reason }, 0);
+    this.m.genAiTtft.zero(this.genai());
+    this.m.genAiTpot.zero(this.genai());
+    this.m.genAiDuration.zero(this.genai({ error_type: '' }));
   }
 
   get m() {
@@ -94,11 +101,12 @@ export class GatewayTelemetry {
         last = now;
         generated += e.tokens.length;
       }
-      yield e;
+      // Recorded before the end event is handed on: a consumer may stop iterating as soon as it sees it.
       if (o && e.kind === 'end') {
         this.open.delete(jobId);
         this.finish(o, e, generated, result);
       }
+      yield e;
     }
   }
 
