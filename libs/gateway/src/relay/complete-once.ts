@@ -3,25 +3,18 @@ import type { Principal } from '@ivl/client-grpc';
 import { ApiError, type ChatCompletion, type PreparedChat, chatCompletion, serverError, unavailable } from '@ivl/openai-api';
 import type { GenerateJobResult } from '@ivl/queue';
 import type { GatewayServices } from '../services/gateway-services';
+import { cancelOnDisconnect } from './cancel-on-disconnect';
 
 /**
  * Waits for a job's end and answers one chat.completion. Follows the token stream (not a poll) so the answer leaves
  * as soon as generation ends; a client that disconnects meanwhile cancels the job.
  */
 export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: string, who: Principal, res: ServerResponse): Promise<ChatCompletion | undefined> {
-  const abort = new AbortController();
-  let ended = false;
-  const stop = () => {
-    if (ended) return;
-    abort.abort();
-    s.cancel(jobId, who).catch(() => undefined);
-  };
-  res.on('close', stop);
-  s.shutdown.signal.addEventListener('abort', stop, { once: true });
-  const timer = setTimeout(() => abort.abort(), s.limits.requestTimeoutMs);
+  const link = cancelOnDisconnect(s, jobId, who, res);
+  const timer = setTimeout(link.abort, s.limits.requestTimeoutMs);
   try {
     let finish: { finishReason: string; error?: string } | undefined;
-    for await (const e of s.stream(jobId, abort.signal)) if (e.kind === 'end') finish = e;
+    for await (const e of s.stream(jobId, link.signal)) if (e.kind === 'end') finish = e;
     if (s.shutdown.signal.aborted && (!finish || finish.finishReason === 'cancelled')) {
       throw unavailable('shutting_down', 'the gateway shut down before the answer was complete; retry on another replica', 1);
     }
@@ -32,13 +25,13 @@ export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: s
     }
     if (finish.finishReason === 'error') throw serverError(`generation failed: ${finish.error ?? 'unknown error'}`, 'generation_failed');
     const result = await finalResult(s, jobId);
-    ended = true;
+    link.end();
     if (!result) throw new ApiError(409, 'invalid_request_error', 'job_cancelled', 'the request was cancelled before it produced a result');
     return chatCompletion(jobId, p.model, Math.floor(Date.now() / 1000), result);
   } finally {
-    ended = true;
+    link.end();
     clearTimeout(timer);
-    s.shutdown.signal.removeEventListener('abort', stop);
+    link.dispose();
   }
 }
 
