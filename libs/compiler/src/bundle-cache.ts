@@ -31,7 +31,10 @@ export function ensureBundle(modelDir: string, opts: EnsureBundleOptions): { dir
     return { dir, manifest, converted: false };
   }
   const ckpt = Checkpoint.open(dir);
-  const out = cachedBundlePath(ckpt, opts, opts.cacheDir ?? defaultCacheDir());
+  return reuseOrConvert(ckpt, cachedBundlePath(ckpt, opts, opts.cacheDir ?? defaultCacheDir()), opts);
+}
+
+function reuseOrConvert(ckpt: Checkpoint, out: string, opts: EnsureBundleOptions): { dir: string; manifest: BundleManifest; converted: boolean } {
   if (isBundleDir(out)) return { dir: out, manifest: readManifest(out), converted: false };
   const manifest = convertCheckpoint(ckpt, { dtype: opts.dtype, out, blockSize: opts.blockSize ?? defaultBlockSize(opts.dtype), force: existsSync(out), onProgress: opts.onProgress });
   return { dir: out, manifest, converted: true };
@@ -44,17 +47,20 @@ export function ensureBundle(modelDir: string, opts: EnsureBundleOptions): { dir
 export async function ensureBundleLocked(modelDir: string, opts: EnsureBundleOptions & { staleLockMs?: number }): Promise<{ dir: string; manifest: BundleManifest; converted: boolean }> {
   const dir = resolve(modelDir);
   if (isBundleDir(dir)) return ensureBundle(dir, opts);
-  const cacheDir = opts.cacheDir ?? defaultCacheDir();
-  const lock = `${cachedBundlePath(Checkpoint.open(dir), opts, cacheDir)}.lock`;
+  // The checkpoint is opened (validated, fingerprinted) once; waiting only checks for the finished manifest.
+  const ckpt = Checkpoint.open(dir);
+  const out = cachedBundlePath(ckpt, opts, opts.cacheDir ?? defaultCacheDir());
+  const lock = `${out}.lock`;
   mkdirSync(dirname(lock), { recursive: true });
   const stale = opts.staleLockMs ?? 30 * 60_000;
   for (;;) {
+    if (isBundleDir(out)) return { dir: out, manifest: readManifest(out), converted: false };
     try {
       const fd = openSync(lock, 'wx');
       writeSync(fd, `${process.pid}@${hostname()}`);
       closeSync(fd);
       try {
-        return ensureBundle(dir, { ...opts, cacheDir });
+        return reuseOrConvert(ckpt, out, opts);
       } finally {
         rmSync(lock, { force: true });
       }
@@ -67,9 +73,6 @@ export async function ensureBundleLocked(modelDir: string, opts: EnsureBundleOpt
       /* released meanwhile */
     }
     await new Promise((r) => setTimeout(r, 250));
-    // The holder may have finished: a complete bundle is used without taking the lock.
-    const done = tryCached(dir, opts, cacheDir);
-    if (done) return done;
   }
 }
 
@@ -79,9 +82,4 @@ export function cachedBundlePath(ckpt: Checkpoint, opts: EnsureBundleOptions, ca
   // The bundle format is part of the path: a cache written by an older version is never mistaken for a current one.
   const format = BUNDLE_FORMAT.split('/')[1];
   return join(cacheDir, 'bundles', `v${format}`, `${ckpt.fingerprint()}-${opts.dtype}${opts.dtype.startsWith('int') ? `-b${block}` : ''}`);
-}
-
-function tryCached(dir: string, opts: EnsureBundleOptions, cacheDir: string): { dir: string; manifest: BundleManifest; converted: boolean } | undefined {
-  const out = cachedBundlePath(Checkpoint.open(dir), opts, cacheDir);
-  return isBundleDir(out) ? { dir: out, manifest: readManifest(out), converted: false } : undefined;
 }

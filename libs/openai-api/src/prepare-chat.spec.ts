@@ -5,11 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ApiError } from './errors';
 import { chatInputFromOpenAI } from './from-openai';
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits } from './limits';
 import { prepareChat } from './prepare-chat';
 import { type ServedModel, loadServedModel } from './served-model';
+import { failure } from './testing/failure';
 
 let model: ServedModel;
 let png640x480: string;
@@ -28,14 +28,6 @@ const body = (content: unknown, extra: Record<string, unknown> = {}) => ({ model
 const prep = (b: unknown, limits: Partial<RequestLimits> = {}) => prepareChat(chatInputFromOpenAI(b), { model, limits: { ...DEFAULT_REQUEST_LIMITS, ...limits } });
 const image = (url: string, extra: Record<string, unknown> = {}) => ({ type: 'image_url', image_url: { url, ...extra } });
 
-async function failure(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ApiError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** The worker's own preparation of the same job: the gateway's count must equal it exactly. */
 async function workerCount(p: Awaited<ReturnType<typeof prep>>): Promise<{ ids: number; patches: number[] }> {

@@ -16,7 +16,3 @@ export function actTensor(type: ActType, data: ActArray, dims: number[]): ort.Te
 export function actBytes(type: ActType): number {
   return type === 'float32' ? 4 : 2;
 }
-
-export function tensorData(t: ort.Tensor): ActArray {
-  return t.data as ActArray;
-}

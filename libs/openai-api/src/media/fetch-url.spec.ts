@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiError } from '../errors';
 import { publicAddressesOnly } from './address-policy';
 import { fetchUrl, type FetchOptions } from './fetch-url';
+import { failure } from '../testing/failure';
 
 let server: Server;
 let port: number;
@@ -38,14 +38,6 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 const onlyLocalhost: FetchOptions['policy'] = (a) => a === '127.0.0.1';
 const opts = (o: Partial<FetchOptions> = {}): FetchOptions => ({ maxBytes: 4096, timeoutMs: 1000, maxRedirects: 2, policy: onlyLocalhost, what: 'image', param: 'p', ...o });
 
-async function failure(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as ApiError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('fetchUrl', () => {
   it('downloads within the limits', async () => {
