@@ -45,15 +45,23 @@ export class GenerateClient {
   private readonly redis: Redis;
   private readonly blobs: BlobStore;
   private readonly readers = new Set<Redis>();
+  /** BullMQ does not close a connection it was handed, so the client owns and closes it. */
+  private readonly queueConnection: Redis;
 
-  constructor(readonly redisUrl: string, opts: { prefix?: string } = {}) {
+  constructor(readonly redisUrl: string, opts: { prefix?: string; onError?: (e: Error) => void } = {}) {
     this.redis = new IORedis(redisUrl, { maxRetriesPerRequest: 3, enableOfflineQueue: true, lazyConnect: false });
+    this.queueConnection = this.redis.duplicate();
+    // ioredis reports connection errors as 'error' events; without a listener each one is logged as unhandled.
+    const onError = opts.onError ?? (() => undefined);
+    this.redis.on('error', onError);
+    this.queueConnection.on('error', onError);
     // With tracing on, each job carries its producer's trace context to the pipeline that runs it.
     this.queue = new Queue(GENERATE_QUEUE, {
-      connection: this.redis.duplicate(),
+      connection: this.queueConnection,
       prefix: opts.prefix,
-      telemetry: tracingEnabled() ? new BullMQOtel({ tracerName: 'ivl-cluster' }) : undefined,
+        telemetry: tracingEnabled() ? new BullMQOtel({ tracerName: 'ivl-cluster' }) : undefined,
     });
+    this.queue.on('error', onError);
     this.blobs = new BlobStore(this.redis);
   }
 
@@ -98,15 +106,28 @@ export class GenerateClient {
     return jobId;
   }
 
-  /** Token events from `fromId` until the end of generation; ends with an 'end' event even if the job failed. */
+  /**
+   * Token events from `fromId` until the end of generation; ends with an 'end' event even if the job failed.
+   * An abort ends the iteration at once (the blocked read is interrupted, its connection closed).
+   */
   async *stream(jobId: string, fromId = '0', signal?: AbortSignal): AsyncGenerator<TokenEvent> {
+    if (signal?.aborted) return;
     // XREAD BLOCK holds its connection, so each reader gets its own.
     const reader = this.redis.duplicate();
+    reader.on('error', () => undefined);
     this.readers.add(reader);
+    const onAbort = () => reader.disconnect();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       let last = fromId;
       while (!signal?.aborted) {
-        const res = (await reader.xread('COUNT', 256, 'BLOCK', 1000, 'STREAMS', keys.tokens(jobId), last)) as Array<[string, Array<[string, string[]]>]> | null;
+        let res: Array<[string, Array<[string, string[]]>]> | null;
+        try {
+          res = (await reader.xread('COUNT', 256, 'BLOCK', 1000, 'STREAMS', keys.tokens(jobId), last)) as typeof res;
+        } catch (e) {
+          if (signal?.aborted) return;
+          throw e;
+        }
         if (res) {
           for (const [id, fields] of res[0][1]) {
             last = id;
@@ -128,9 +149,15 @@ export class GenerateClient {
         }
       }
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       this.readers.delete(reader);
       reader.disconnect();
     }
+  }
+
+  /** Token-stream readers open now (each holds a Redis connection): 0 once every relay has ended. */
+  get openReaders(): number {
+    return this.readers.size;
   }
 
   async status(jobId: string): Promise<JobStatus> {
@@ -140,20 +167,27 @@ export class GenerateClient {
     return { id: jobId, state, result: job.returnvalue ?? undefined, error: job.failedReason || undefined, attemptsMade: job.attemptsMade };
   }
 
-  /** Waits for the final result (text, token counts, finish reason). */
+  /**
+   * Waits for the final result (text, token counts, finish reason). The deadline covers the whole wait, a job
+   * still sitting in the queue included: past it this rejects with a TimeoutError (the job is left as it is).
+   */
   async result(jobId: string, timeoutMs = 600_000): Promise<GenerateJobResult> {
     const deadline = Date.now() + timeoutMs;
-    for await (const e of this.stream(jobId)) {
-      if (e.kind === 'end') break;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
-    }
-    for (;;) {
-      const st = await this.status(jobId);
-      if (st.state === 'completed' && st.result) return st.result;
-      if (st.state === 'failed') throw new Error(`job ${jobId} failed: ${st.error ?? 'unknown error'}`);
-      if (st.state === 'unknown') throw new Error(`job ${jobId} does not exist`);
-      if (Date.now() > deadline) throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
+    const timedOut = () => Object.assign(new Error(`job ${jobId} did not finish within ${timeoutMs} ms`), { name: 'TimeoutError' });
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      for await (const e of this.stream(jobId, '0', abort.signal)) if (e.kind === 'end') break;
+      for (;;) {
+        if (abort.signal.aborted || Date.now() > deadline) throw timedOut();
+        const st = await this.status(jobId);
+        if (st.state === 'completed' && st.result) return st.result;
+        if (st.state === 'failed') throw new Error(`job ${jobId} failed: ${st.error ?? 'unknown error'}`);
+        if (st.state === 'unknown') throw new Error(`job ${jobId} does not exist`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -179,7 +213,13 @@ export class GenerateClient {
 
   async close(): Promise<void> {
     for (const r of this.readers) r.disconnect();
-    await this.queue.close();
-    await this.redis.quit().catch(() => undefined);
+    await this.queue.close().catch(() => undefined);
+    await Promise.all([closeConnection(this.queueConnection), closeConnection(this.redis)]);
   }
+}
+
+/** QUIT when connected (pending replies arrive first); a connection that is down is dropped, never waited on. */
+async function closeConnection(r: Redis): Promise<void> {
+  if (r.status !== 'ready') return r.disconnect();
+  await r.quit().catch(() => r.disconnect());
 }
