@@ -297,6 +297,8 @@ describe('helm chart helm/ivl-cluster', () => {
       expect(flag(args, '--appendonly')).toBe('yes');
       expect(flag(args, '--appendfsync')).toBe('everysec');
       expect(flag(args, '--maxmemory-policy')).toBe('noeviction');
+      // A full Redis refuses writes (503 redis_full) instead of growing until the pod is OOM-killed.
+      expect(flag(args, '--maxmemory')).toBe('1536mb');
       expect(r.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('16Gi');
       expect(r.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
       one(objs, 'Service', 'ivl-ivl-cluster-redis');

@@ -55,6 +55,7 @@ export function servingHandlers(backend: ServingBackend): grpc.UntypedServiceImp
       await write(call, { started: { job_id: jobId, model: prepared.model, prompt_tokens: prepared.promptTokens } });
       let completion = 0;
       for await (const e of backend.stream(jobId, abort.signal)) {
+        if (call.cancelled) break;
         if (e.kind === 'tokens') {
           completion += e.tokens.length;
           await write(call, { delta: { text: e.delta, token_ids: e.tokens } });
@@ -63,7 +64,7 @@ export function servingHandlers(backend: ServingBackend): grpc.UntypedServiceImp
           await write(call, { finished: { finish_reason: FINISH[e.finishReason], usage: usage(prepared.promptTokens, completion), error: e.error ?? '' } });
         }
       }
-      call.end();
+      if (!call.cancelled) call.end();
     })()
       .catch((e) => {
         if (!call.cancelled) call.emit('error', toServiceError(e));
@@ -100,11 +101,24 @@ export function servingHandlers(backend: ServingBackend): grpc.UntypedServiceImp
   };
 }
 
-/** Writes with backpressure: a slow reader slows the relay instead of growing a buffer. */
+/**
+ * Writes with backpressure: a slow reader slows the relay instead of growing a buffer. grpc-js emits no 'drain'
+ * once a call is cancelled, so the wait also ends on cancel, close or error (the relay then stops).
+ */
 function write(call: grpc.ServerWritableStream<unknown, unknown>, msg: unknown): Promise<void> {
   if (call.cancelled || call.destroyed) return Promise.resolve();
+  if (call.write(msg)) return Promise.resolve();
   return new Promise((resolve) => {
-    if (call.write(msg)) resolve();
-    else call.once('drain', () => resolve());
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      call.off('error', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+    call.on('error', done);
   });
 }

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { isApiError } from '@ivl/openai-api';
+import { isApiError, storeFailure } from '@ivl/openai-api';
 
 const CODES: Record<number, grpc.status> = {
   400: grpc.status.INVALID_ARGUMENT,
@@ -17,8 +17,9 @@ const CODES: Record<number, grpc.status> = {
  * An ApiError as a gRPC status: the code from the HTTP status, the same message, and OpenAI's `code`/`param` plus
  * Retry-After in trailing metadata (`error-code`, `error-param`, `retry-after`) for clients that branch on them.
  */
-export function toServiceError(e: unknown): Partial<grpc.StatusObject> & Error {
+export function toServiceError(raw: unknown): Partial<grpc.StatusObject> & Error {
   const metadata = new grpc.Metadata();
+  const e = storeFailure(raw) ?? raw;
   if (isApiError(e)) {
     if (e.code) metadata.set('error-code', e.code);
     if (e.param) metadata.set('error-param', e.param);

@@ -63,3 +63,23 @@ export const unavailable = (code: string, message: string, retryAfterSeconds = 5
   new ApiError(503, 'service_unavailable_error', code, message, null, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 
 export const serverError = (message: string, code = 'internal_error') => new ApiError(500, 'server_error', code, message);
+
+/**
+ * A failure of the cluster's Redis (the queue, token streams, limits) as the client should see it: 503 with
+ * Retry-After and a reason, never a 500. `redis_full` when Redis refuses writes at its maxmemory, `redis_unavailable`
+ * while it cannot be reached (restarting, network). Undefined for any other error.
+ */
+export function storeFailure(e: unknown): ApiError | undefined {
+  const msg = e instanceof Error ? e.message : String(e);
+  const name = e instanceof Error ? e.name : '';
+  if (/^OOM |maxmemory/.test(msg)) {
+    return unavailable('redis_full', 'the cluster\'s Redis is full (maxmemory reached) and refuses new work; retry later', 10);
+  }
+  if (/^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/.test(msg)) {
+    return unavailable('redis_unavailable', `the cluster's Redis is not accepting writes (${msg.split(' ')[0]}); retry shortly`, 2);
+  }
+  if (name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request/i.test(msg)) {
+    return unavailable('redis_unavailable', 'the cluster\'s Redis cannot be reached; retry shortly', 2);
+  }
+  return undefined;
+}

@@ -23,6 +23,23 @@ export class MalformedBatchError extends Error {
   }
 }
 
+/**
+ * Bounds on what a peer may make a stage hold for one batch. Every size on the wire is checked against them before
+ * anything is kept, so a corrupt or hostile peer gets an error, not an allocation of its choosing.
+ */
+export interface WireLimits {
+  /** Largest batch (rows × hidden × dtype width) in bytes. */
+  maxBatchBytes: number;
+  /** Most sequence spans in one batch. */
+  maxSpans: number;
+  /** Longest sequence id / batch id. */
+  maxIdLength: number;
+  /** Most trace-context entries. */
+  maxTraceEntries: number;
+}
+
+export const DEFAULT_WIRE_LIMITS: WireLimits = { maxBatchBytes: 512 * 1024 * 1024, maxSpans: 4096, maxIdLength: 256, maxTraceEntries: 16 };
+
 /** Default chunk: 1 MiB keeps messages well under gRPC limits and lets flow control interleave streams. */
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
 
@@ -53,14 +70,19 @@ export function encodeBatch(b: ActivationBatch, chunkBytes = DEFAULT_CHUNK_BYTES
  * checking every field so a malformed message is rejected with a reason instead of corrupting a KV cache.
  */
 export class BatchAssembler {
-  private current?: { first: ActivationBatchMsg; parts: Buffer[]; next: number };
+  private current?: { first: ActivationBatchMsg; parts: Buffer[]; next: number; bytes: number; expected: number };
+  private readonly limits: WireLimits;
 
-  constructor(private readonly hidden: number, private readonly expectDType?: DTypeName) {}
+  constructor(private readonly hidden: number, private readonly expectDType?: DTypeName, limits: Partial<WireLimits> = {}) {
+    this.limits = { ...DEFAULT_WIRE_LIMITS, ...limits };
+  }
 
   /** Returns the completed batch, or undefined while chunks are outstanding. */
   push(m: ActivationBatchMsg): ActivationBatch | undefined {
     if (!m.batch_id) throw new MalformedBatchError('batch_id is empty');
+    if (m.batch_id.length > this.limits.maxIdLength) throw new MalformedBatchError(`batch_id is ${m.batch_id.length} characters (limit ${this.limits.maxIdLength})`);
     const count = m.chunk_count || 1;
+    if (!Number.isInteger(count) || count < 1) throw new MalformedBatchError(`batch ${m.batch_id}: chunk_count ${m.chunk_count}`);
     if (m.chunk_index >= count) throw new MalformedBatchError(`batch ${m.batch_id}: chunk ${m.chunk_index} of ${count}`);
     if (!this.current || this.current.first.batch_id !== m.batch_id) {
       if (this.current) {
@@ -69,18 +91,45 @@ export class BatchAssembler {
         throw new MalformedBatchError(`batch ${lost} was interrupted by batch ${m.batch_id} before all its chunks arrived`);
       }
       if (m.chunk_index !== 0) throw new MalformedBatchError(`batch ${m.batch_id} starts at chunk ${m.chunk_index}`);
-      this.current = { first: m, parts: [], next: 0 };
+      this.current = { first: m, parts: [], next: 0, bytes: 0, expected: this.expectedBytes(m, count) };
     }
     const cur = this.current;
-    if (m.chunk_index !== cur.next) {
+    if (m.chunk_index !== cur.next || (m.chunk_count || 1) !== (cur.first.chunk_count || 1)) {
       this.current = undefined;
-      throw new MalformedBatchError(`batch ${m.batch_id}: chunk ${m.chunk_index} arrived, expected ${cur.next}`);
+      throw new MalformedBatchError(`batch ${m.batch_id}: chunk ${m.chunk_index} of ${m.chunk_count || 1} arrived, expected ${cur.next} of ${cur.first.chunk_count || 1}`);
+    }
+    cur.bytes += m.data.length;
+    if (cur.bytes > cur.expected) {
+      this.current = undefined;
+      throw new MalformedBatchError(`batch ${m.batch_id}: more data than its shape announces (${cur.expected} bytes)`);
     }
     cur.parts.push(m.data);
     cur.next++;
     if (cur.next < count) return undefined;
     this.current = undefined;
     return this.finish(cur.first, Buffer.concat(cur.parts));
+  }
+
+  /** The byte size the first chunk announces, checked against the limits before any data is kept. */
+  private expectedBytes(m: ActivationBatchMsg, count: number): number {
+    const L = this.limits;
+    if ((m.spans?.length ?? 0) > L.maxSpans) throw new MalformedBatchError(`batch ${m.batch_id}: ${m.spans.length} spans (limit ${L.maxSpans})`);
+    if (Object.keys(m.trace ?? {}).length > L.maxTraceEntries) throw new MalformedBatchError(`batch ${m.batch_id}: ${Object.keys(m.trace).length} trace entries (limit ${L.maxTraceEntries})`);
+    for (const sp of m.spans ?? []) {
+      if ((sp.seq?.length ?? 0) > L.maxIdLength) throw new MalformedBatchError(`batch ${m.batch_id}: a sequence id of ${sp.seq.length} characters (limit ${L.maxIdLength})`);
+    }
+    if (m.error) {
+      if (count !== 1) throw new MalformedBatchError(`batch ${m.batch_id}: an error batch in ${count} chunks`);
+      return m.data.length;
+    }
+    const rows = m.shape?.[0] ?? 0;
+    const width = m.dtype === 'FLOAT16' ? 2 : 4;
+    const bytes = rows * (m.shape?.[1] ?? 0) * width;
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > L.maxBatchBytes) {
+      throw new MalformedBatchError(`batch ${m.batch_id}: shape [${(m.shape ?? []).join(', ')}] is ${bytes} bytes (limit ${L.maxBatchBytes})`);
+    }
+    if (count > Math.max(1, bytes)) throw new MalformedBatchError(`batch ${m.batch_id}: ${count} chunks for ${bytes} bytes`);
+    return bytes;
   }
 
   private finish(m: ActivationBatchMsg, data: Buffer): ActivationBatch {

@@ -1,8 +1,21 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import type { SeqChunk } from '@ivl/runtime';
 import { ActivationBatch, encodeBatch } from './activation-codec';
 import { ActivationBatchMsg, ForwardEventMsg } from './messages';
 import { CHANNEL_OPTIONS, stageServiceClient } from './protos';
+
+/** The next stage refused a batch (malformed, out of KV, its forward pass failed). */
+export interface RemoteBatchError {
+  batchId: string;
+  message: string;
+  code: string;
+  /** The batch's sequences, when it was sent on this link (for an error batch sent on in its place). */
+  spans?: SeqChunk[];
+}
+
+/** Batches sent but not yet acknowledged are remembered (up to this many) to name their sequences on an error. */
+const MAX_UNACKED = 1024;
 
 export class LinkDownError extends Error {
   constructor(target: string, why: string) {
@@ -14,7 +27,8 @@ export class LinkDownError extends Error {
 /**
  * The long-lived Forward stream from this stage to the next one in the ring. Reconnects by itself with backoff;
  * `send` honours HTTP/2 flow control (waits for 'drain'), so a slow next stage slows this one instead of
- * buffering without bound. Emits 'up', 'down' and 'remoteError' (an error event from the next stage).
+ * buffering without bound. Emits 'up', 'down' and 'remoteError' (a RemoteBatchError: the next stage refused a
+ * batch; whoever sent it must fail it now rather than wait for a timeout).
  */
 export class RingLink extends EventEmitter {
   private readonly client: grpc.Client & Record<string, unknown>;
@@ -24,6 +38,7 @@ export class RingLink extends EventEmitter {
   private timer?: NodeJS.Timeout;
   connected = false;
   bytesSent = 0;
+  private readonly unacked = new Map<string, SeqChunk[]>();
 
   constructor(readonly target: string, private readonly chunkBytes?: number) {
     super();
@@ -44,11 +59,18 @@ export class RingLink extends EventEmitter {
       this.setConnected(true, 'connected');
     });
     call.on('data', (ev: ForwardEventMsg) => {
-      if (ev.error) this.emit('remoteError', ev.error);
+      if (ev.ack) this.unacked.delete(ev.ack.batch_id);
+      if (ev.error) {
+        const spans = this.unacked.get(ev.error.batch_id);
+        this.unacked.delete(ev.error.batch_id);
+        const err: RemoteBatchError = { batchId: ev.error.batch_id, message: ev.error.message, code: ev.error.code, spans };
+        this.emit('remoteError', err);
+      }
     });
     const lost = (why: string) => {
       if (this.call !== call) return;
       this.call = undefined;
+      this.unacked.clear();
       this.setConnected(false, why);
       if (!this.closed) {
         this.timer = setTimeout(() => this.open(), up ? 50 : this.backoff);
@@ -68,6 +90,8 @@ export class RingLink extends EventEmitter {
 
   /** Sends a whole batch (chunked); rejects if the link is down. */
   async send(batch: ActivationBatch): Promise<void> {
+    this.unacked.set(batch.batchId, batch.spans);
+    if (this.unacked.size > MAX_UNACKED) this.unacked.delete(this.unacked.keys().next().value!);
     for (const msg of encodeBatch(batch, this.chunkBytes)) {
       const call = this.call;
       if (!call || !this.connected) throw new LinkDownError(this.target, 'not connected');

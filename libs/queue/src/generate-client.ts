@@ -3,7 +3,7 @@ import { Job, Queue } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { tracingEnabled } from '@ivl/telemetry';
 import IORedis, { Redis } from 'ioredis';
-import { BlobStore } from './blob-store';
+import { BlobStore, jobBlobs } from './blob-store';
 import { GENERATE_JOB, GENERATE_QUEUE, GenerateInput, GenerateJobData, GenerateJobResult, JobSampling } from './job-schema';
 import { keys } from './keys';
 import { TokenEvent, parseEntry } from './token-stream';
@@ -95,14 +95,19 @@ export class GenerateClient {
       enqueuedAt: Date.now(),
     };
     const jobId = opts.jobId ?? randomUUID();
-    await this.queue.add(GENERATE_JOB, data, {
-      jobId,
-      priority: opts.priority,
-      attempts: opts.attempts ?? 5,
-      backoff: { type: 'exponential', delay: 500 },
-      removeOnComplete: { age: 24 * 3600, count: 10000 },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    try {
+      await this.queue.add(GENERATE_JOB, data, {
+        jobId,
+        priority: opts.priority,
+        attempts: opts.attempts ?? 5,
+        backoff: { type: 'exponential', delay: 500 },
+        removeOnComplete: { age: 24 * 3600, count: 10000 },
+        removeOnFail: { age: 24 * 3600 },
+      });
+    } catch (e) {
+      await this.blobs.release(jobBlobs(data)).catch(() => undefined);
+      throw e;
+    }
     return jobId;
   }
 
@@ -200,6 +205,8 @@ export class GenerateClient {
     const state = await job.getState();
     if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
       await job.remove();
+      // No worker will run it now: its media references end here.
+      await this.blobs.release(jobBlobs(job.data as GenerateJobData)).catch(() => undefined);
       await this.redis.xadd(keys.tokens(jobId), '*', 'k', 'e', 'f', 'cancelled');
       await this.redis.expire(keys.tokens(jobId), 24 * 3600);
       return true;

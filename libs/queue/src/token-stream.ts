@@ -18,6 +18,17 @@ redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return id`;
 
 /**
+ * This attempt no longer owns the job's token stream: a later attempt claimed it, or Redis lost the owner key (a
+ * restart without persistence). The attempt must stop; BullMQ retries the job if it is still this attempt's.
+ */
+export class StreamFencedError extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId}: this attempt no longer owns the token stream (claimed by a later attempt, or lost in a Redis restart)`);
+    this.name = 'StreamFencedError';
+  }
+}
+
+/**
  * The writer side of a job's token stream (a Redis Stream per job). An attempt claims the stream, reads what
  * earlier attempts already published (to replay those tokens instead of re-sending them), and appends from there.
  */
@@ -40,6 +51,32 @@ export class TokenStreamWriter {
   }
 
   ended = false;
+  private chain: Promise<void> = Promise.resolve();
+  /** The first append that failed; later queued appends are skipped (the stream must not get a gap). */
+  failure?: Error;
+
+  /**
+   * Queues an append behind the earlier ones, so entries keep their order without the caller waiting. A failed
+   * append (fenced off, Redis full or gone) never becomes an unhandled rejection: it is kept in `failure`,
+   * reported once through `onFailure`, and rethrown by `flush()`.
+   */
+  appendInOrder(index: number, tokens: number[], delta: string, onFailure?: (e: Error) => void): void {
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.append(index, tokens, delta);
+      } catch (e) {
+        this.failure = e as Error;
+        onFailure?.(this.failure);
+      }
+    });
+  }
+
+  /** Waits for every queued append; rejects with the first failure. */
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+  }
 
   async append(index: number, tokens: number[], delta: string): Promise<void> {
     await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta]);
@@ -52,7 +89,12 @@ export class TokenStreamWriter {
   }
 
   private async xadd(fields: string[]): Promise<void> {
-    await this.redis.eval(FENCED_XADD, 2, keys.tokens(this.jobId), keys.streamOwner(this.jobId), this.owner, String(STREAM_TTL_SECONDS), ...fields);
+    try {
+      await this.redis.eval(FENCED_XADD, 2, keys.tokens(this.jobId), keys.streamOwner(this.jobId), this.owner, String(STREAM_TTL_SECONDS), ...fields);
+    } catch (e) {
+      if (/FENCED/.test((e as Error).message)) throw new StreamFencedError(this.jobId);
+      throw e;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
-import { ActivationBatch, RingLink, STAGE_SERVICE, startStageServer } from '@ivl/pipeline';
+import { ActivationBatch, RemoteBatchError, RingLink, STAGE_SERVICE, startStageServer } from '@ivl/pipeline';
 import { extractContext, tracingEnabled, withSpan } from '@ivl/telemetry';
+import type { StageEngineClient } from '@ivl/runtime';
 import { StageSetup } from './stage-setup';
 import { StageStatus } from './stage-status';
 import { WorkerOptions } from './worker-options';
@@ -8,6 +9,9 @@ import { WorkerTelemetry } from './worker-telemetry';
 export interface RunningStage {
   port: number;
   status: StageStatus;
+  engine: StageEngineClient;
+  /** This stage cannot continue: health (grpc.health.v1 and the Stage service) answers NOT_SERVING from now on. */
+  markNotServing(reason: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,6 +33,14 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
   status.downstream = () => link.connected;
   link.on('up', () => o.log(`connected to the next stage at ${next}`));
   link.on('down', (why: string) => o.log(`lost the next stage at ${next}: ${why}`));
+  // The next stage refused a batch we passed on: send an error batch in its place (the next stage relays error
+  // batches unchanged), so stage 0 fails those sequences at once instead of waiting for the batch timeout.
+  link.on('remoteError', (err: RemoteBatchError) => {
+    o.log(`the next stage refused batch ${err.batchId}: ${err.message}`);
+    if (err.spans?.length && o.stage + 1 < o.peers.length) {
+      void forward({ batchId: err.batchId, spans: err.spans, hidden: s.info.hidden, trace: {}, error: `stage ${o.stage + 1}: ${err.message}`, forwardMs: {}, sentAtMs: Date.now(), wireBytes: 0 });
+    }
+  });
   const forward = async (b: ActivationBatch) => {
     try {
       const before = link.bytesSent;
@@ -78,6 +90,12 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
   return {
     port,
     status,
+    engine: s.engine,
+    async markNotServing(reason) {
+      status.fatal = reason;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(STAGE_SERVICE, 'NOT_SERVING');
+    },
     async stop() {
       clearInterval(evict);
       clearInterval(gauges);

@@ -11,6 +11,8 @@ import type { WorkerOptions } from './worker-options';
 export class StageStatus {
   stats: StageStats;
   draining = false;
+  /** Set when this stage cannot continue (it is about to exit): reported as NOT_SERVING. */
+  fatal?: string;
   readonly instanceId = randomUUID();
   /** Whether this stage's stream to the next stage is up (read live from its link). */
   downstream: () => boolean = () => false;
@@ -29,7 +31,8 @@ export class StageStatus {
   health(): HealthReplyMsg {
     const sp = this.s.plan.stages[this.o.stage];
     return {
-      status: this.draining ? 'DRAINING' : 'SERVING',
+      // A stage whose onnxruntime thread has died cannot compute: never SERVING, so the ring breaks and probes fail.
+      status: this.s.engine.deadReason || this.fatal ? 'NOT_SERVING' : this.draining ? 'DRAINING' : 'SERVING',
       stage: this.o.stage,
       num_stages: this.s.plan.stages.length,
       plan: this.s.plan.name,

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { fatal, installProcessGuards } from '@ivl/telemetry';
 import { Command } from 'commander';
 import { WEIGHT_FORMATS } from '@ivl/compiler';
 import { PLAN_SYNTAX } from '@ivl/plan';
@@ -42,7 +43,11 @@ export function workerCommand(): Command {
         kvIdleMs: d.kvIdleMs,
         log,
       };
+      installProcessGuards({ name: `stage ${f.stage}`, log });
       const w = await startWorker(o);
+      installProcessGuards({ name: `stage ${f.stage}`, log, beforeExit: (reason) => w.markNotServing(reason) });
+      // A stage whose onnxruntime thread died cannot compute any more: NOT_SERVING, then exit for a restart.
+      w.engine.onDeath((e) => void fatal(`the onnxruntime thread died: ${e.message}`));
       log(`serving on port ${w.port}`);
       let stopping = false;
       const stop = async (sig: string) => {

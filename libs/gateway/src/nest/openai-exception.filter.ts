@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ApiError, isApiError, serverError } from '@ivl/openai-api';
+import { ApiError, isApiError, serverError, storeFailure } from '@ivl/openai-api';
 import type { GatewayLogger } from '../config';
 
 const HTTP_CODES: Record<number, [ApiError['type'], string]> = {
@@ -36,6 +36,11 @@ export class OpenAIExceptionFilter implements ExceptionFilter {
       const [type, code] = HTTP_CODES[status] ?? ['invalid_request_error', null];
       const fileTooLarge = status === 413 && /file/i.test(e.message);
       return new ApiError(status, status >= 500 ? 'server_error' : type, fileTooLarge ? 'file_too_large' : code, e.message);
+    }
+    const store = storeFailure(e);
+    if (store) {
+      this.log.warn(`${req.method} ${req.path}: ${store.code}: ${(e as Error)?.message ?? String(e)}`);
+      return store;
     }
     this.log.error(`unhandled error on ${req.method} ${req.path}: ${(e as Error)?.stack ?? String(e)}`);
     return serverError('The server had an error while processing your request.');

@@ -27,6 +27,8 @@ export class StageEngineClient {
   private next = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead?: Error;
+  private readonly deathListeners: Array<(e: Error) => void> = [];
+  private closing = false;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (m: ReplyMessage) => {
@@ -37,12 +39,24 @@ export class StageEngineClient {
       else p.reject(new EngineError(m.error.name, m.error.message));
     });
     const fail = (e: Error) => {
+      if (this.dead) return;
       this.dead = e;
+      if (!this.closing) for (const f of this.deathListeners) f(e);
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`onnxruntime thread exited (code ${code})`)));
+  }
+
+  /** Why the onnxruntime thread is gone (crashed or exited), or undefined while it runs. */
+  get deadReason(): Error | undefined {
+    return this.dead;
+  }
+
+  /** Called once if the thread dies without close(): this stage can no longer compute. */
+  onDeath(f: (e: Error) => void): void {
+    this.deathListeners.push(f);
   }
 
   static async start(cfg: StageEngineConfig): Promise<{ client: StageEngineClient; info: StageEngineInfo }> {
@@ -92,6 +106,7 @@ export class StageEngineClient {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }

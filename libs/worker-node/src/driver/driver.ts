@@ -3,16 +3,18 @@ import { BullMQOtel } from 'bullmq-otel';
 import IORedis from 'ioredis';
 import { requestLimitsFromEnv } from '@ivl/engine';
 import { loadTokenizer } from '@ivl/prompt';
-import { RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
+import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
-import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, keys } from '@ivl/queue';
+import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, jobBlobs, keys } from '@ivl/queue';
+import { Queue } from 'bullmq';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
 import { WorkerOptions } from '../worker-options';
 import { WorkerTelemetry } from '../worker-telemetry';
 import { Admission } from './admission';
-import { processJob } from './job-processor';
+import { HeldJobs } from './held-jobs';
+import { processJob, sequenceIdOf } from './job-processor';
 import { MicroBatch } from './micro-batch';
 import { RingExecutor, RingError } from './ring-executor';
 import { RingMonitor } from './ring-monitor';
@@ -92,13 +94,30 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   });
 
   const redis = new IORedis(o.redis, { maxRetriesPerRequest: null });
+  // ioredis reconnects by itself; without listeners every failed reconnect is an "Unhandled error event".
+  let redisDownSince = 0;
+  const onRedisError = (e: Error) => {
+    if (!redisDownSince) o.log(`redis: ${e.message} (reconnecting)`);
+    redisDownSince ||= Date.now();
+  };
+  redis.on('error', onRedisError);
+  redis.on('ready', () => {
+    if (redisDownSince) o.log(`redis: back after ${Date.now() - redisDownSince} ms`);
+    redisDownSince = 0;
+  });
+  const blobs = new BlobStore(redis);
+  const lifeId = status.instanceId.slice(0, 8);
+  const held = new HeldJobs(redis, o.pipelineId);
   const active = new Map<string, Sequence>();
   const limits = requestLimitsFromEnv();
   const modelName = s.manifest.source.dir.split('/').filter(Boolean).pop() ?? 'model';
   const worker = new Worker<GenerateJobData, GenerateJobResult>(
     GENERATE_QUEUE,
-    (job) =>
-      withSpan(
+    async (job, token) => {
+      const seq = sequenceIdOf(job, { pipelineId: o.pipelineId, lifeId });
+      if (token) await held.hold(job.id!, token, seq);
+      try {
+        return await withSpan(
         `chat ${modelName}`,
         () => ({
           'gen_ai.operation.name': 'chat',
@@ -116,7 +135,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           const r = await processJob(
         {
           redis,
-          blobs: new BlobStore(redis),
+          blobs,
           tokenizer,
           config: s.manifest.config,
           eosTokenIds: s.manifest.generation.eosTokenIds,
@@ -125,6 +144,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           admission,
           hidden: s.info.hidden,
           pipelineId: o.pipelineId,
+          lifeId,
           limits,
           active,
           log: o.log,
@@ -135,7 +155,11 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           return r;
         },
         { kind: SpanKind.SERVER },
-      ),
+      );
+      } finally {
+        await held.drop(job.id!).catch(() => undefined);
+      }
+    },
     {
       telemetry: tracingEnabled() ? new BullMQOtel({ tracerName: 'ivl-cluster' }) : undefined,
       connection: redis.duplicate({ maxRetriesPerRequest: null }),
@@ -148,10 +172,19 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     },
   );
   worker.on('error', (e) => o.log(`queue: ${e.message}`));
+  // A job's media are deleted when it ends for good (a retry still needs them).
+  const releaseMedia = (job: { data: GenerateJobData } | undefined) => {
+    if (job) blobs.release(jobBlobs(job.data)).catch((e) => o.log(`media release failed: ${(e as Error).message}`));
+  };
+  worker.on('completed', (job) => releaseMedia(job));
+  worker.on('failed', (job, err) => {
+    if (job && (err?.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1))) releaseMedia(job);
+  });
 
 
   // Cancellation reaches whichever pipeline holds the job.
   const sub = redis.duplicate();
+  sub.on('error', () => undefined);
   await sub.subscribe(keys.cancelChannel);
   sub.on('message', (_ch, jobId: string) => {
     const seq = active.get(jobId);
@@ -177,17 +210,36 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     o.log(`ring whole (${numStages} stage${numStages > 1 ? 's' : ''}); taking jobs`);
     if (!running) {
       running = true;
-      worker.run().catch((e) => o.log(`queue worker stopped: ${(e as Error).message}`));
+      // Jobs a previous life of this pipeline was running go straight back to the queue (not after the lock expires).
+      const queue = new Queue(GENERATE_QUEUE, { connection: redis, prefix: o.queuePrefix });
+      held
+        .reclaim(queue, async (seqs) => {
+          await Promise.all([s.engine.release(seqs).catch(() => 0), ...peers.map((p) => p.release(seqs).catch(() => 0))]);
+        })
+        .then(
+          (moved) => moved.length && o.log(`took back ${moved.length} job(s) held by this pipeline's previous run`),
+          (e) => o.log(`could not take back earlier jobs: ${(e as Error).message}`),
+        )
+        .finally(() => {
+          void queue.close().catch(() => undefined);
+          worker.run().catch((e) => o.log(`queue worker stopped: ${(e as Error).message}`));
+        });
     } else worker.resume();
   });
   if (link) status.downstream = () => link.connected;
   link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));
+  // Stage 1 refused a batch: fail exactly its sequences now (their jobs are retried), not after the batch timeout.
+  link?.on('remoteError', (err: RemoteBatchError) => {
+    if (!executor.failBatch(err.batchId, new RingError(`stage 1 refused batch ${err.batchId}: ${err.message} (${err.code})`))) {
+      o.log(`stage 1 refused batch ${err.batchId || '(no id)'} that is no longer waited for: ${err.message}`);
+    }
+  });
   monitor.start();
 
   // Gateways read which pipelines are ready from here.
   const announce = () =>
     redis
-      .hset(keys.pipelines, o.pipelineId, JSON.stringify({ id: o.pipelineId, stages: numStages, ready: monitor.view.whole && !status.draining, updatedAt: Date.now(), model: s.modelId, plan: s.plan.name, queuePrefix: o.queuePrefix ?? null }))
+      .hset(keys.pipelines, o.pipelineId, JSON.stringify({ id: o.pipelineId, stages: numStages, ready: monitor.view.whole && !status.draining && !status.fatal, updatedAt: Date.now(), model: s.modelId, plan: s.plan.name, queuePrefix: o.queuePrefix ?? null }))
       .catch(() => undefined);
   const announceTimer = setInterval(announce, 1000);
   announce();
@@ -214,9 +266,18 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   return {
     port,
     status,
+    engine: s.engine,
     monitor,
     scheduler,
     worker,
+    async markNotServing(reason) {
+      status.fatal = reason;
+      health.setStatus('', 'NOT_SERVING');
+      health.setStatus(STAGE_SERVICE, 'NOT_SERVING');
+      // Take no more jobs, and tell the gateways at once rather than when the announcement goes stale.
+      await worker.pause(true).catch(() => undefined);
+      await announce();
+    },
     async stop() {
       status.draining = true;
       await announce();

@@ -22,10 +22,17 @@ export interface ProcessorDeps {
   admission: Admission;
   hidden: number;
   pipelineId: string;
+  /** Unique per process life, so a restarted driver never reuses a sequence id whose KV another stage still holds. */
+  lifeId: string;
   limits?: RequestLimits;
   active: Map<string, Sequence>;
   log: (msg: string) => void;
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
+}
+
+/** The sequence id of a job's attempt on this pipeline, in this process life. */
+export function sequenceIdOf(job: Job, d: { pipelineId: string; lifeId: string }): string {
+  return `${job.id}:${job.attemptsMade}:${d.pipelineId}:${d.lifeId}`;
 }
 
 /** Errors that no retry can fix: the job fails at once with the reason. */
@@ -41,7 +48,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   const started = Date.now();
   const data = job.data;
   const attempt = job.attemptsMade;
-  const seqId = `${job.id}:${attempt}:${d.pipelineId}`;
+  const seqId = sequenceIdOf(job, d);
   const writer = await TokenStreamWriter.claim(d.redis, job.id!, seqId);
   const fail = async (e: Error): Promise<never> => {
     if (PERMANENT.has(e.name)) {
@@ -110,20 +117,16 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   }
   const p = prepared;
   const imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
-  // Publishing is chained per sequence so entries keep their order without holding up the scheduler.
+  // Appends are queued in order without holding up the scheduler; one that fails (fenced, Redis full or gone)
+  // stops this sequence, and the attempt fails with that reason below.
   let published = writer.published.length;
-  let publishing: Promise<void> = Promise.resolve();
-  const pendingTokens: number[] = [];
-  let pendingText = '';
   const onStep = (step: StepResult) => {
-    pendingTokens.push(step.token);
-    pendingText += step.delta;
-    const tokens = pendingTokens.splice(0);
-    const text = pendingText;
-    pendingText = '';
     const index = published;
-    published += tokens.length;
-    publishing = publishing.then(() => writer.append(index, tokens, text));
+    published += 1;
+    writer.appendInOrder(index, [step.token], step.delta, (e) => {
+      d.log(`job ${job.id} attempt ${attempt}: token stream write failed (${e.message}); stopping the sequence`);
+      if (seq) d.scheduler.cancel(seq);
+    });
   };
   seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, IMG_CONTEXT_ID, d.hidden, onStep);
   seq.trace = injectContext();
@@ -137,7 +140,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       d.scheduler.add(seq);
       await seq.done;
     }
-    await publishing;
+    await writer.flush();
     await writer.end(decoder.finishReason ?? 'stop');
     if (tracingEnabled() && seq.firstTokenAt && seq.prefillStartedAt) {
       // Prefill and decode are windows of the continuous batch, not calls: recorded as spans after the fact, one
@@ -149,7 +152,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     d.onFinished?.(r, job);
     return r;
   } catch (e) {
-    await publishing.catch(() => undefined);
+    await writer.flush().catch(() => undefined);
     d.log(`job ${job.id} attempt ${attempt}: ${(e as Error).message}`);
     throw e;
   } finally {

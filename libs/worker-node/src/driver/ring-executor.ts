@@ -64,6 +64,13 @@ export class RingExecutor implements BatchExecutor {
     this.settle(batch.batchId)?.resolve(batch);
   }
 
+  /** Fails one batch now (the next stage refused it); false when it is no longer waited for. */
+  failBatch(id: string, e: Error): boolean {
+    const p = this.settle(id);
+    p?.reject(e);
+    return Boolean(p);
+  }
+
   failAll(e: Error): void {
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(e);
   }
