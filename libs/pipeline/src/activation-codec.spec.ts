@@ -37,7 +37,7 @@ describe('activation codec', () => {
     const asm = new BatchAssembler(H, 'FLOAT32');
     const msgs = encodeBatch(batch(100), 512);
     asm.push(msgs[0]);
-    expect(() => asm.push(msgs[2])).toThrow(/chunk 2 arrived, expected 1/);
+    expect(() => asm.push(msgs[2])).toThrow(/chunk 2 of 7 arrived, expected 1 of 7/);
     expect(() => asm.push({ ...encodeBatch(batch(4), 1 << 20)[0], shape: [5, H] })).toThrow(/does not match 4 rows/);
     expect(() => asm.push({ ...encodeBatch(batch(4), 1 << 20)[0], spans: [] })).toThrow(/names no sequences/);
     expect(() => asm.push(encodeBatch(batch(4, true), 1 << 20)[0])).toThrow(/this stage runs FLOAT32/);
@@ -50,5 +50,24 @@ describe('activation codec', () => {
     const b = new BatchAssembler(H).push(msgs[0])!;
     expect(b.error).toBe('stage 2: boom');
     expect(b.data).toBeUndefined();
+  });
+
+  it('bounds every size taken from the wire before keeping any data', () => {
+    const asm = new BatchAssembler(H, 'FLOAT32', { maxBatchBytes: 4096, maxSpans: 8 });
+    const one = encodeBatch(batch(4), 1 << 20)[0];
+    // A peer announcing a huge shape, or millions of chunks for a small one, is refused at the first chunk.
+    expect(() => asm.push({ ...one, shape: [1e9, H] })).toThrow(/bytes \(limit 4096\)/);
+    expect(() => asm.push({ ...one, chunk_count: 1e9 })).toThrow(/1000000000 chunks for 128 bytes/);
+    expect(() => asm.push({ ...one, spans: Array.from({ length: 9 }, (_, i) => ({ seq: `s${i}`, start: 0, length: 1 })) })).toThrow(/9 spans \(limit 8\)/);
+    expect(() => asm.push({ ...one, batch_id: 'x'.repeat(1000) })).toThrow(/1000 characters/);
+    // More data than the shape announces, spread over chunks, is cut off as soon as it exceeds it.
+    const two = encodeBatch(batch(4), 64);
+    expect(two).toHaveLength(2);
+    asm.push(two[0]);
+    expect(() => asm.push({ ...two[1], data: Buffer.alloc(4096) })).toThrow(/more data than its shape announces/);
+    // A chunk that changes the batch's chunk count midway is refused.
+    asm.push(two[0]);
+    expect(() => asm.push({ ...two[1], chunk_count: 3 })).toThrow(/expected 1 of 2/);
+    expect(asm.push(one)?.data?.length).toBe(4 * H);
   });
 });
