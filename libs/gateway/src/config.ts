@@ -11,8 +11,15 @@ export interface GatewayLimits extends RequestLimits {
   rateLimitPerMinute: number;
   /** Refuse (503) generation requests while no pipeline has announced itself ready, instead of queueing them. */
   requireReadyPipeline: boolean;
-  /** Longest wait for a non-streamed answer. */
+  /** Longest a request may take, streamed or not; past it the job is cancelled (504, or an error event on a stream). */
   requestTimeoutMs: number;
+  /**
+   * While a pipeline that was ready within this window is coming back (a stage restarting), new requests are
+   * queued rather than refused; 503 no_pipeline_ready is for a cluster with no pipeline seen in this window.
+   */
+  pipelineGraceMs: number;
+  /** A stream whose client disconnected keeps its job this long for a resume with Last-Event-ID (0: cancel at once). */
+  streamResumeMs: number;
   maxFileBytes: number;
   maxBatchLines: number;
 }
@@ -24,6 +31,8 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
   rateLimitPerMinute: 0,
   requireReadyPipeline: true,
   requestTimeoutMs: 600_000,
+  pipelineGraceMs: 30_000,
+  streamResumeMs: 10_000,
   maxFileBytes: 100 * 1024 * 1024,
   maxBatchLines: 50_000,
 };
@@ -91,6 +100,8 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): Pick<GatewayOp
   set('rateLimitPerMinute', num(env.IVL_RATE_LIMIT_RPM));
   set('requireReadyPipeline', bool(env.IVL_REQUIRE_READY_PIPELINE));
   set('requestTimeoutMs', num(env.IVL_REQUEST_TIMEOUT_MS));
+  set('pipelineGraceMs', num(env.IVL_PIPELINE_GRACE_MS));
+  set('streamResumeMs', num(env.IVL_STREAM_RESUME_MS));
   set('maxFileBytes', num(env.IVL_MAX_FILE_BYTES));
   set('maxBatchLines', num(env.IVL_MAX_BATCH_LINES));
   const apiKeys = (env.IVL_API_KEYS ?? '')

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { installProcessGuards, supervised, watchParent } from '@ivl/telemetry';
 import { gatewayEnv } from './config';
 import { startGateway } from './start-gateway';
 
@@ -15,13 +16,14 @@ export function gatewayCommand(): Command {
     .requiredOption('--model <dir>', 'published checkpoint directory (config.json + tokenizer files)')
     .option('--redis <url>', 'Redis URL', process.env.IVL_REDIS_URL ?? 'redis://127.0.0.1:6379')
     .option('--queue-prefix <prefix>', 'BullMQ prefix of the generate queue', process.env.IVL_QUEUE_PREFIX)
-    .option('--host <host>', 'address to listen on', process.env.IVL_HOST ?? '0.0.0.0')
+    .option('--host <host>', 'address to listen on (0.0.0.0: every interface)', process.env.IVL_HOST ?? '127.0.0.1')
     .option('--port <port>', 'REST port', port, Number(process.env.IVL_PORT ?? 8000))
     .option('--grpc-port <port>', 'gRPC port (omit for no gRPC server)', port, process.env.IVL_GRPC_PORT ? Number(process.env.IVL_GRPC_PORT) : undefined)
     .option('--served-model-name <names...>', 'model names clients may use (default: the model directory name)')
     .option('--shutdown-grace <ms>', 'how long running requests may finish on SIGTERM', Number, 30_000)
     .addHelpText('after', '\nAPI keys and limits come from the environment: IVL_API_KEYS=key1,key2 (none: auth off), IVL_RATE_LIMIT_RPM, IVL_MAX_QUEUED, IVL_MAX_IMAGES, … (see libs/gateway/README.md).')
     .action(async (o: { model: string; redis: string; queuePrefix?: string; host: string; port: number; grpcPort?: number; servedModelName?: string[]; shutdownGrace: number }) => {
+      installProcessGuards({ name: 'gateway', log: (m) => console.error(`${new Date().toISOString()} [gateway] ${m}`) });
       const env = gatewayEnv();
       const gw = await startGateway({
         modelDir: o.model,
@@ -45,6 +47,10 @@ export function gatewayCommand(): Command {
         );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      // Under `ivl up`, Ctrl-C reaches the whole process group; the supervisor then stops the gateway first (SIGTERM)
+      // so that running streams finish before the stages go.
+      process.on('SIGINT', () => (supervised() ? undefined : stop('SIGINT')));
+      watchParent(() => stop('parent exited'));
     });
 }
+

@@ -43,11 +43,24 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const limits: GatewayLimits = { ...DEFAULT_GATEWAY_LIMITS, ...opts.limits };
   const names = typeof opts.servedModelName === 'string' ? [opts.servedModelName] : opts.servedModelName;
   const model = await loadServedModel(opts.modelDir, names, limits.maxContextTokens);
-  const host = opts.host ?? '0.0.0.0';
+  // Loopback unless told otherwise (--host 0.0.0.0 in a container): authentication is off by default.
+  const host = opts.host ?? '127.0.0.1';
   const ns = gatewayNamespace(opts.queuePrefix);
 
+  // While Redis is down requests get 503 redis_unavailable; the connections' errors are logged once per outage
+  // (an 'error' event without a listener would be printed for every reconnect attempt).
+  let redisDown = false;
+  const onRedisError = (e: Error) => {
+    if (!redisDown) log.warn(`redis: ${e.message}; answering 503 until it is back`);
+    redisDown = true;
+  };
   const redis = new IORedis(opts.redisUrl, { maxRetriesPerRequest: 2 });
-  const client = new GenerateClient(opts.redisUrl, { prefix: opts.queuePrefix });
+  redis.on('error', onRedisError);
+  redis.on('ready', () => {
+    if (redisDown) log.log('redis: connected again');
+    redisDown = false;
+  });
+  const client = new GenerateClient(opts.redisUrl, { prefix: opts.queuePrefix, onError: onRedisError });
   const services = new GatewayServices(redis, client, model, limits, ns, {
     apiKeys: opts.apiKeys ?? [],
     pipelinesKey: opts.pipelinesKey ?? keys.pipelines,
@@ -100,7 +113,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       const grpcClosed = grpc?.close(graceMs);
       if (!(await services.drained(graceMs))) {
         log.warn(`${services.inflightCount} request(s) still running after ${graceMs} ms; ending them`);
-        services.shutdown.abort();
+        services.endGrace();
         await services.drained(2000);
       }
       server.closeAllConnections();

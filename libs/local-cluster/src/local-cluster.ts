@@ -25,6 +25,8 @@ export interface LocalClusterOptions {
   threads?: number;
   kvBudgetMb?: number;
   cacheDir?: string;
+  /** Address the gateway listens on (default 127.0.0.1); stages and metrics stay on loopback. */
+  host?: string;
   extraWorkerArgs?: string[];
   extraGatewayArgs?: string[];
   log?: (name: string, line: string) => void;
@@ -43,7 +45,10 @@ export interface LocalCluster {
   httpPort?: number;
   grpcPort?: number;
   waitReady(timeoutMs?: number): Promise<void>;
+  /** In order: the gateway finishes running requests (its own grace), then the stages drain and stop. */
   stop(): Promise<void>;
+  /** SIGKILLs every process now. */
+  kill(): Promise<void>;
 }
 
 let clusterCount = 0;
@@ -105,7 +110,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   if (o.port !== undefined && existsSync(join(dist, 'gateway.js'))) {
     httpPort = o.port || (await freePort());
     grpcPort = o.grpcPort || (await freePort());
-    const args = [join(dist, 'gateway.js'), '--model', o.model, '--redis', redisUrl, '--port', String(httpPort), '--grpc-port', String(grpcPort)];
+    const args = [join(dist, 'gateway.js'), '--model', o.model, '--redis', redisUrl, '--port', String(httpPort), '--grpc-port', String(grpcPort), '--host', o.host ?? '127.0.0.1'];
     if (o.queuePrefix) args.push('--queue-prefix', o.queuePrefix);
     args.push(...(o.extraGatewayArgs ?? []));
     gateway = new Supervised({ name: 'gateway', args }, log);
@@ -132,8 +137,13 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       }
       throw new Error(`the local cluster was not ready within ${timeoutMs} ms`);
     },
+    async kill() {
+      for (const p of [gateway, ...workers]) p?.stop(0);
+      redisProc?.kill();
+    },
     async stop() {
-      await gateway?.stop();
+      // The gateway's shutdown grace is 30 s: it is killed only after that.
+      await gateway?.stop(35_000);
       await Promise.all(workers.map((w) => w.stop()));
       await redis.hdel(keys.pipelines, pipelineId).catch(() => undefined);
       redis.disconnect();

@@ -27,7 +27,7 @@ export class Supervised extends EventEmitter {
   }
 
   private start(): void {
-    const p = spawn(process.execPath, this.spec.args, { env: { ...process.env, ...this.spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, this.spec.args, { env: { ...process.env, IVL_SUPERVISED: '1', ...this.spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
     const started = Date.now();
     for (const stream of [p.stdout!, p.stderr!]) {

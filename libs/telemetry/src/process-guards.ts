@@ -48,3 +48,15 @@ function describe(e: unknown): string {
     return String(e);
   }
 }
+
+/** A supervised process (under `ivl up`) stops by itself when its supervisor is gone, instead of living on orphaned. */
+export function watchParent(onGone: () => void): void {
+  if (!process.env.IVL_SUPERVISED) return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) onGone();
+  }, 1000).unref();
+}
+
+/** Under a supervisor, Ctrl-C is the supervisor's to handle: it stops its children in order with SIGTERM. */
+export const supervised = () => Boolean(process.env.IVL_SUPERVISED);

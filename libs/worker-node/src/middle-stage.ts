@@ -15,9 +15,8 @@ export interface RunningStage {
   stop(): Promise<void>;
 }
 
-export function listenAddress(o: WorkerOptions): string {
-  return o.listen ?? `0.0.0.0:${o.peers[o.stage].split(':').pop()}`;
-}
+import { listenAddress } from './worker-options';
+export { listenAddress, listenHost } from './worker-options';
 
 /**
  * A stage after stage 0: receives hidden states from the previous stage, runs its layers and passes the result

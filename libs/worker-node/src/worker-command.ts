@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { fatal, installProcessGuards } from '@ivl/telemetry';
+import { fatal, installProcessGuards, supervised, watchParent } from '@ivl/telemetry';
 import { Command } from 'commander';
 import { WEIGHT_FORMATS } from '@ivl/compiler';
 import { PLAN_SYNTAX } from '@ivl/plan';
@@ -16,7 +16,7 @@ export function workerCommand(): Command {
     .requiredOption('--peers <list>', 'comma-separated host:port of every stage of this pipeline, in stage order')
     .option('--plan <p>', PLAN_SYNTAX, d.plan)
     .option('--dtype <t>', WEIGHT_FORMATS.join(', '), d.dtype)
-    .option('--listen <addr>', 'bind address (default 0.0.0.0:<port of this stage in --peers>)')
+    .option('--listen <addr>', 'bind address of the stage and its metrics (default 127.0.0.1:<port of this stage in --peers>; 0.0.0.0:<port> to serve other hosts)')
     .option('--device <d>', 'cpu or cuda:N (CUDA when onnxruntime\'s CUDA libraries are present)', d.device)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', Number)
     .option('--kv-budget-mb <n>', 'KV cache budget of this stage', Number, d.kvBudgetMb)
@@ -59,6 +59,8 @@ export function workerCommand(): Command {
         process.exit(0);
       };
       process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
+      // Under `ivl up` Ctrl-C reaches every process; the supervisor stops the gateway first, then the stages.
+      process.on('SIGINT', () => (supervised() ? undefined : void stop('SIGINT')));
+      watchParent(() => void stop('parent exited'));
     });
 }

@@ -8,7 +8,7 @@ export interface WorkerOptions {
   stage: number;
   /** Addresses of every stage of this pipeline, in stage order (host:port). */
   peers: string[];
-  /** Bind address; defaults to 0.0.0.0 with the port of peers[stage]. */
+  /** Bind address; defaults to 127.0.0.1 with the port of peers[stage]. */
   listen?: string;
   device: string;
   threads?: number;
@@ -54,3 +54,15 @@ export const WORKER_DEFAULTS = {
   metricsPort: 9400,
   traceDecodeEvery: 16,
 };
+
+export function listenAddress(o: Pick<WorkerOptions, 'listen' | 'peers' | 'stage'>): string {
+  // Loopback unless told otherwise: a stage on another host (the Helm chart) passes --listen 0.0.0.0:<port>.
+  return o.listen ?? `127.0.0.1:${o.peers[o.stage].split(':').pop()}`;
+}
+
+/** The host part of the stage's bind address (its metrics server listens there too). */
+export function listenHost(o: Pick<WorkerOptions, 'listen' | 'peers' | 'stage'>): string {
+  const a = listenAddress(o);
+  return a.slice(0, a.lastIndexOf(':')).replace(/^\[|\]$/g, '') || '127.0.0.1';
+}
+

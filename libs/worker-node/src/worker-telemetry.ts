@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { WorkerMetricKey, createMetrics, initTracing, startMetricsServer } from '@ivl/telemetry';
 import type { StageStatus } from './stage-status';
-import type { WorkerOptions } from './worker-options';
+import { type WorkerOptions, listenHost } from './worker-options';
 
 /**
  * This worker's Prometheus metrics (its stage's forward time, KV use, hop traffic; stage 0 also the ring and the
@@ -33,7 +33,7 @@ export class WorkerTelemetry {
   async start(): Promise<void> {
     this.zeroSeries();
     if (this.o.metricsPort === undefined || this.o.metricsPort < 0) return;
-    this.server = await startMetricsServer(this.metrics.registry, this.o.metricsPort);
+    this.server = await startMetricsServer(this.metrics.registry, this.o.metricsPort, listenHost(this.o));
   }
 
   /** Refreshes the gauges that mirror the stage's state (called after batches and on a timer). */

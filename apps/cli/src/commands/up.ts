@@ -17,15 +17,20 @@ export function upCommand(): Command {
     .option('--threads <n>', 'onnxruntime threads per worker (default: cores / stages)', Number)
     .option('--kv-budget-mb <n>', 'KV cache budget per stage', Number)
     .option('--queue-prefix <p>', 'BullMQ key prefix')
+    .option('--host <addr>', 'address the gateway listens on (default loopback; 0.0.0.0 to serve other machines)', '127.0.0.1')
     .action(async (o) => {
       const bar = byteProgress('converting checkpoint (once; cached)');
       const cluster = await startLocalCluster({ ...o, onConvertProgress: bar.update });
       bar.stop();
       let stopping = false;
       const stop = async () => {
-        if (stopping) return;
+        if (stopping) {
+          console.error('stopping now');
+          await cluster.kill();
+          process.exit(130);
+        }
         stopping = true;
-        console.error('\nstopping the local cluster…');
+        console.error('\nstopping the local cluster: the gateway finishes running requests (up to 30 s), then the stages stop (Ctrl-C again: stop now)…');
         await cluster.stop();
         process.exit(0);
       };

@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { chatInputFromOpenAI } from '@ivl/openai-api';
+import { chatInputFromOpenAI, notFound } from '@ivl/openai-api';
 import { completeOnce } from '../relay/complete-once';
-import { streamCompletion } from '../relay/stream-completion';
+import { parseLastEventId, streamCompletion } from '../relay/stream-completion';
 import type { GatewayServices } from '../services/gateway-services';
 import { ApiGuard } from './api.guard';
 import { principalOf, requireJson } from './request-context';
@@ -22,6 +22,12 @@ export class ChatController {
       requireJson(req);
       const who = principalOf(req);
       const prepared = await this.s.prepare(chatInputFromOpenAI(req.body));
+      // A streaming client reconnecting with the SSE id it saw last continues that answer instead of starting anew.
+      const resume = prepared.stream ? parseLastEventId(req.get('last-event-id')) : undefined;
+      if (resume) {
+        if (!(await this.s.jobs.get(resume.jobId, who))) throw notFound('job_not_found', `Last-Event-ID names no stream of yours (${resume.jobId})`, 'Last-Event-ID');
+        return await streamCompletion(this.s, prepared, resume.jobId, who, res, resume.entryId);
+      }
       const jobId = await this.s.enqueue(prepared, who);
       if (prepared.stream) return await streamCompletion(this.s, prepared, jobId, who, res);
       const body = await completeOnce(this.s, prepared, jobId, who, res);

@@ -3,22 +3,41 @@ import type { Principal } from '@ivl/client-grpc';
 import type { GatewayServices } from '../services/gateway-services';
 
 /**
- * Ties a job to its HTTP response: if the client goes away (or the gateway's shutdown grace ends) before the answer
- * is complete, the token stream is aborted and the job cancelled, which frees its sequence in the pipeline.
+ * Ties a job to its HTTP response: if the client goes away, the request times out, or the gateway's shutdown grace
+ * ends before the answer is complete, the token stream is aborted and the job cancelled, which frees its sequence in
+ * the pipeline (work for a client that is gone is cancelled, never retried). With `resumeMs`, a disconnected stream
+ * keeps its job that long, and a client that comes back with Last-Event-ID within it continues the same stream.
  */
-export function cancelOnDisconnect(s: GatewayServices, jobId: string, who: Principal, res: ServerResponse) {
+export function cancelOnDisconnect(s: GatewayServices, jobId: string, who: Principal, res: ServerResponse, opts: { resumeMs?: number; timeoutMs?: number } = {}) {
   const abort = new AbortController();
+  const detach = s.attach(jobId);
   let ended = false;
-  const stop = () => {
-    if (ended) return;
+  let timedOut = false;
+  const cancel = () => void s.cancel(jobId, who).catch(() => undefined);
+  const stop = (graceful: boolean) => {
+    if (abort.signal.aborted) return;
     abort.abort();
-    s.cancel(jobId, who).catch(() => undefined);
+    detach();
+    if (ended) return;
+    const resumeMs = graceful ? (opts.resumeMs ?? 0) : 0;
+    if (resumeMs <= 0) return cancel();
+    // A resume attaches a new relay meanwhile; cancel only if none did.
+    setTimeout(() => {
+      if (!s.isAttached(jobId)) cancel();
+    }, resumeMs).unref();
   };
-  res.on('close', stop);
-  s.shutdown.signal.addEventListener('abort', stop, { once: true });
+  const onClose = () => stop(true);
+  res.on('close', onClose);
+  const unhook = s.onShutdown(() => stop(false));
+  const timer = opts.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        stop(false);
+      }, opts.timeoutMs)
+    : undefined;
   return {
     signal: abort.signal,
-    abort: () => abort.abort(),
+    abort: () => stop(false),
     /** The answer is complete: disconnecting from now on cancels nothing. */
     end: () => {
       ended = true;
@@ -26,6 +45,14 @@ export function cancelOnDisconnect(s: GatewayServices, jobId: string, who: Princ
     get ended() {
       return ended;
     },
-    dispose: () => s.shutdown.signal.removeEventListener('abort', stop),
+    get timedOut() {
+      return timedOut;
+    },
+    dispose: () => {
+      clearTimeout(timer);
+      unhook();
+      res.off('close', onClose);
+      if (!abort.signal.aborted) detach();
+    },
   };
 }

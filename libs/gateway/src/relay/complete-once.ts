@@ -10,8 +10,7 @@ import { cancelOnDisconnect } from './cancel-on-disconnect';
  * as soon as generation ends; a client that disconnects meanwhile cancels the job.
  */
 export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: string, who: Principal, res: ServerResponse): Promise<ChatCompletion | undefined> {
-  const link = cancelOnDisconnect(s, jobId, who, res);
-  const timer = setTimeout(link.abort, s.limits.requestTimeoutMs);
+  const link = cancelOnDisconnect(s, jobId, who, res, { timeoutMs: s.limits.requestTimeoutMs });
   try {
     let finish: { finishReason: string; error?: string } | undefined;
     for await (const e of s.stream(jobId, link.signal)) if (e.kind === 'end') finish = e;
@@ -20,7 +19,6 @@ export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: s
     }
     if (!finish) {
       if (res.destroyed) return undefined; // client gone, job cancelled
-      await s.cancel(jobId, who).catch(() => undefined);
       throw new ApiError(504, 'server_error', 'timeout', `no answer within ${s.limits.requestTimeoutMs} ms; the request was cancelled`);
     }
     if (finish.finishReason === 'error') throw serverError(`generation failed: ${finish.error ?? 'unknown error'}`, 'generation_failed');
@@ -30,7 +28,6 @@ export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: s
     return chatCompletion(jobId, p.model, Math.floor(Date.now() / 1000), result);
   } finally {
     link.end();
-    clearTimeout(timer);
     link.dispose();
   }
 }

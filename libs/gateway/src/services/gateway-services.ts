@@ -33,6 +33,10 @@ export class GatewayServices implements ServingBackend {
   draining = false;
   /** Fired when the shutdown grace period is over: relays still running end their responses and cancel their jobs. */
   readonly shutdown = new AbortController();
+  /** Relays to stop at shutdown: one set rather than a listener per stream on the shared signal. */
+  private readonly onShutdownHooks = new Set<() => void>();
+  /** Relays attached to each job here (a resumed stream attaches again before the disconnected one gives up). */
+  private readonly attached = new Map<string, number>();
   private inflight = 0;
   private idle: Array<() => void> = [];
 
@@ -79,7 +83,7 @@ export class GatewayServices implements ServingBackend {
 
   async checkAdmission(): Promise<void> {
     if (this.draining) throw unavailable('shutting_down', 'this gateway is shutting down; retry on another replica', 1);
-    if (this.limits.requireReadyPipeline && !(await this.readiness.anyReady())) {
+    if (this.limits.requireReadyPipeline && !(await this.readiness.admits(this.limits.pipelineGraceMs))) {
       throw unavailable('no_pipeline_ready', 'no inference pipeline is ready to serve requests; retry shortly', 5);
     }
     if (this.limits.maxQueued > 0) {
@@ -91,8 +95,8 @@ export class GatewayServices implements ServingBackend {
     }
   }
 
-  stream(jobId: string, signal: AbortSignal): AsyncIterable<TokenEvent> {
-    return this.telemetry.observe(jobId, this.client.stream(jobId, '0', signal), () => this.storedResult(jobId));
+  stream(jobId: string, signal: AbortSignal, fromId = '0'): AsyncIterable<TokenEvent> {
+    return this.telemetry.observe(jobId, this.client.stream(jobId, fromId, signal), () => this.storedResult(jobId));
   }
 
   /** The job's stored result; the end of the token stream is written just before it, so it may trail briefly. */
@@ -148,6 +152,40 @@ export class GatewayServices implements ServingBackend {
       root: basename(this.model.dir),
       max_model_len: this.model.contextLength,
     }));
+  }
+
+  /** Runs `f` when the shutdown grace ends (at once if it has); returns the function that unregisters it. */
+  onShutdown(f: () => void): () => void {
+    if (this.shutdown.signal.aborted) {
+      f();
+      return () => undefined;
+    }
+    this.onShutdownHooks.add(f);
+    return () => this.onShutdownHooks.delete(f);
+  }
+
+  /** Ends the grace period: every relay still running ends its response and cancels its job. */
+  endGrace(): void {
+    this.shutdown.abort();
+    for (const f of [...this.onShutdownHooks]) f();
+    this.onShutdownHooks.clear();
+  }
+
+  /** Counts a relay on a job; returns its detach. */
+  attach(jobId: string): () => void {
+    this.attached.set(jobId, (this.attached.get(jobId) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.attached.get(jobId) ?? 1) - 1;
+      if (n > 0) this.attached.set(jobId, n);
+      else this.attached.delete(jobId);
+    };
+  }
+
+  isAttached(jobId: string): boolean {
+    return (this.attached.get(jobId) ?? 0) > 0;
   }
 
   track(): () => void {

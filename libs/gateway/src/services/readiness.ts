@@ -21,6 +21,8 @@ export const PIPELINE_STALE_MS = 5000;
  */
 export class PipelineReadiness {
   private cache?: { at: number; ready: boolean };
+  /** The latest moment a pipeline of our queue was seen ready (from its announcements). */
+  private lastReadyAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -50,8 +52,20 @@ export class PipelineReadiness {
   async anyReady(): Promise<boolean> {
     const now = Date.now();
     if (this.cache && now - this.cache.at < 500) return this.cache.ready;
-    const ready = (await this.pipelines()).some((p) => PipelineReadiness.live(p, now));
+    const all = await this.pipelines();
+    const ready = all.some((p) => PipelineReadiness.live(p, now));
+    for (const p of all) if (p.ready === true && typeof p.updatedAt === 'number') this.lastReadyAt = Math.max(this.lastReadyAt, Math.min(p.updatedAt, now));
+    if (ready) this.lastReadyAt = now;
     this.cache = { at: now, ready };
     return ready;
+  }
+
+  /**
+   * Whether work may be queued now: a pipeline is ready, or one was ready within `graceMs` (a stage restarting, a
+   * ring reconnecting) and will take the queued work when it is back.
+   */
+  async admits(graceMs: number): Promise<boolean> {
+    if (await this.anyReady()) return true;
+    return graceMs > 0 && Date.now() - this.lastReadyAt <= graceMs;
   }
 }

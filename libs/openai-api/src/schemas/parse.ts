@@ -9,11 +9,26 @@ export function paramPath(path: ReadonlyArray<PropertyKey>): string | null {
   return out;
 }
 
-function describe(issue: z.core.$ZodIssue): string {
+/** The value at an issue's path in the body (zod does not report the input unless asked). */
+function valueAt(body: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v: unknown = body;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'number' && !Number.isInteger(v) ? `the number ${v}` : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`);
+
+function describe(issue: z.core.$ZodIssue, body: unknown): string {
   const where = paramPath(issue.path);
   const subject = where ? `'${where}'` : 'the request body';
-  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
-    return `${subject} is required`;
+  if (issue.code === 'invalid_type') {
+    const got = valueAt(body, issue.path);
+    // A field that is present with the wrong type is reported as such, never as missing.
+    if (got === undefined) return `${subject} is required`;
+    return `${subject}: ${issue.message.replace(/, received .*$/, '')}, got ${typeName(got)}`;
   }
   if (issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator') {
     const key = (issue as { discriminator?: string }).discriminator;
@@ -31,8 +46,8 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = deepest(r.error.issues[0], []);
-  const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
-  return throwIssue(new ApiError(400, 'invalid_request_error', missing ? 'missing_required_parameter' : 'invalid_value', describe(issue), paramPath(issue.path)));
+  const missing = issue.code === 'invalid_type' && valueAt(body, issue.path) === undefined;
+  return throwIssue(new ApiError(400, 'invalid_request_error', missing ? 'missing_required_parameter' : 'invalid_value', describe(issue, body), paramPath(issue.path)));
 }
 
 type Issue = z.core.$ZodIssue;
