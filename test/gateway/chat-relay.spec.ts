@@ -102,7 +102,8 @@ describe('a client that goes away cancels its job', () => {
         if (typeof e === 'object' && (e as any).choices?.[0]?.delta?.content) seen++;
         return seen < 3;
       });
-      await expect.poll(() => gw.redis.exists(keys.cancel(id)), { timeout: 5000 }).toBe(1);
+      // After the resume window (5 s by default) in which the client could have come back with Last-Event-ID.
+      await expect.poll(() => gw.redis.exists(keys.cancel(id)), { timeout: 10_000 }).toBe(1);
       await expect.poll(async () => (await gw.queue.status(id)).result?.finishReason, { timeout: 5000 }).toBe('cancelled');
     } finally {
       await slow.stop();

@@ -32,7 +32,7 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
   requireReadyPipeline: true,
   requestTimeoutMs: 600_000,
   pipelineGraceMs: 30_000,
-  streamResumeMs: 10_000,
+  streamResumeMs: 5_000,
   maxFileBytes: 100 * 1024 * 1024,
   maxBatchLines: 50_000,
 };

@@ -22,10 +22,13 @@ export function redisReachable(url: string, timeoutMs = 1000): Promise<boolean> 
   });
 }
 
-/** A throwaway redis-server for a local cluster (no persistence), on a free port. */
-export async function startRedisServer(): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+/**
+ * A throwaway redis-server for a local cluster (no persistence), on a free port. `port` and `extraArgs` (later
+ * flags win, e.g. `--appendonly yes --dir D`) let a test restart a server with its data on the same address.
+ */
+export async function startRedisServer(o: { port?: number; extraArgs?: string[] } = {}): Promise<{ url: string; proc: ChildProcess }> {
+  const port = o.port ?? (await freePort());
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(o.extraArgs ?? [])], { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) => proc.once('error', (e) => reject(new Error(`cannot start redis-server (${e.message}); install it (apt-get install redis-server) or pass --redis URL`))));
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
