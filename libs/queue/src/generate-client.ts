@@ -123,6 +123,17 @@ export class GenerateClient {
     this.readers.add(reader);
     const onAbort = () => reader.disconnect();
     signal?.addEventListener('abort', onAbort, { once: true });
+    // The stream is resumable, so a Redis restart is ridden out: reads are retried from the last entry seen for
+    // up to this long before the error is passed on.
+    const outageMs = 30_000;
+    let failingSince = 0;
+    const retryable = async (e: unknown): Promise<boolean> => {
+      if (signal?.aborted || !isConnectionError(e)) return false;
+      failingSince ||= Date.now();
+      if (Date.now() - failingSince > outageMs) return false;
+      await new Promise((r) => setTimeout(r, 250));
+      return !signal?.aborted;
+    };
     try {
       let last = fromId;
       while (!signal?.aborted) {
@@ -131,8 +142,10 @@ export class GenerateClient {
           res = (await reader.xread('COUNT', 256, 'BLOCK', 1000, 'STREAMS', keys.tokens(jobId), last)) as typeof res;
         } catch (e) {
           if (signal?.aborted) return;
+          if (await retryable(e)) continue;
           throw e;
         }
+        failingSince = 0;
         if (res) {
           for (const [id, fields] of res[0][1]) {
             last = id;
@@ -143,7 +156,13 @@ export class GenerateClient {
           continue;
         }
         // Nothing new within the block window: the job may have ended without an end entry (its worker died).
-        const st = await this.status(jobId);
+        let st: JobStatus;
+        try {
+          st = await this.status(jobId);
+        } catch (e) {
+          if (await retryable(e)) continue;
+          throw e;
+        }
         if (st.state === 'failed' || st.state === 'unknown') {
           yield { id: last, kind: 'end', finishReason: 'error', error: st.error ?? `job ${jobId} is ${st.state}` };
           return;
@@ -185,7 +204,14 @@ export class GenerateClient {
       for await (const e of this.stream(jobId, '0', abort.signal)) if (e.kind === 'end') break;
       for (;;) {
         if (abort.signal.aborted || Date.now() > deadline) throw timedOut();
-        const st = await this.status(jobId);
+        const st = await this.status(jobId).catch((e) => {
+          if (isConnectionError(e)) return undefined; // Redis restarting: ask again until the deadline
+          throw e;
+        });
+        if (!st) {
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
         if (st.state === 'completed' && st.result) return st.result;
         if (st.state === 'failed') throw new Error(`job ${jobId} failed: ${st.error ?? 'unknown error'}`);
         if (st.state === 'unknown') throw new Error(`job ${jobId} does not exist`);
@@ -223,6 +249,15 @@ export class GenerateClient {
     await this.queue.close().catch(() => undefined);
     await Promise.all([closeConnection(this.queueConnection), closeConnection(this.redis)]);
   }
+}
+
+/** Redis could not be reached or is restarting (as opposed to an error in the command itself). */
+export function isConnectionError(e: unknown): boolean {
+  const err = e as Error;
+  return (
+    err?.name === 'MaxRetriesPerRequestError' ||
+    /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|Stream isn't writeable|max retries per request|^LOADING|^READONLY|^MASTERDOWN/i.test(err?.message ?? '')
+  );
 }
 
 /** QUIT when connected (pending replies arrive first); a connection that is down is dropped, never waited on. */
