@@ -117,6 +117,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   }
 
   const redis = new IORedis(redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined); // reconnects by itself; waitReady and stop tolerate an outage
   return {
     redisUrl,
     queuePrefix: o.queuePrefix,
@@ -130,7 +131,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     async waitReady(timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const v = await redis.hget(keys.pipelines, pipelineId);
+        const v = await redis.hget(keys.pipelines, pipelineId).catch(() => null);
         const gatewayUp = !httpPort || (await fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false));
         if (v && JSON.parse(v).ready && gatewayUp) return;
         await new Promise((r) => setTimeout(r, 100));

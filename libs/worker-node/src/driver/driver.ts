@@ -6,7 +6,7 @@ import { loadTokenizer } from '@ivl/prompt';
 import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, jobBlobs, keys } from '@ivl/queue';
-import { Queue } from 'bullmq';
+import { DelayedError, Queue } from 'bullmq';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
@@ -20,6 +20,11 @@ import { RingExecutor, RingError } from './ring-executor';
 import { RingMonitor } from './ring-monitor';
 import { Scheduler } from './scheduler';
 import { Sequence } from './sequence';
+
+/** A job failed by a broken ring waits this long before it may start again (the queue is paused until the ring is whole). */
+const RING_RETRY_DELAY_MS = 250;
+/** Starts of one job before it is failed for good: a job that keeps breaking rings must not loop for ever. */
+const MAX_STARTS = 30;
 
 export interface DriverHandle extends RunningStage {
   monitor: RingMonitor;
@@ -156,6 +161,15 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
         },
         { kind: SpanKind.SERVER },
       );
+      } catch (e) {
+        // The ring broke under this job (a stage died, the worker is shutting down): not the job's fault, so it goes
+        // back to the queue without using one of its attempts, and runs again once a pipeline is whole.
+        // maxStartedAttempts below still bounds a job that breaks every ring it runs on.
+        if ((e as Error).name === 'RingError' && token) {
+          await job.moveToDelayed(Date.now() + RING_RETRY_DELAY_MS, token);
+          throw new DelayedError();
+        }
+        throw e;
       } finally {
         await held.drop(job.id!).catch(() => undefined);
       }
@@ -169,6 +183,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
       // The event loop never blocks on a forward pass (onnxruntime runs on its own thread), so locks renew on time.
       lockDuration: 60_000,
       maxStalledCount: 2,
+      maxStartedAttempts: MAX_STARTS,
     },
   );
   worker.on('error', (e) => o.log(`queue: ${e.message}`));

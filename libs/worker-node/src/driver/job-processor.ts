@@ -30,9 +30,12 @@ export interface ProcessorDeps {
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
 }
 
-/** The sequence id of a job's attempt on this pipeline, in this process life. */
+/**
+ * The sequence id of one run of a job on this pipeline, in this process life: a new one for every start (a job the
+ * ring failed is started again without using an attempt), so no run ever meets KV that an earlier run left.
+ */
 export function sequenceIdOf(job: Job, d: { pipelineId: string; lifeId: string }): string {
-  return `${job.id}:${job.attemptsMade}:${d.pipelineId}:${d.lifeId}`;
+  return `${job.id}:${job.attemptsStarted ?? job.attemptsMade}:${d.pipelineId}:${d.lifeId}`;
 }
 
 /** Errors that no retry can fix: the job fails at once with the reason. */
@@ -47,7 +50,8 @@ const PERMANENT = new Set(['RequestError', 'PromptError', 'PreprocessError', 'Sa
 export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, GenerateJobResult>): Promise<GenerateJobResult> {
   const started = Date.now();
   const data = job.data;
-  const attempt = job.attemptsMade;
+  // Which run of the job this is (0 first): a run failed by a broken ring is started again without using an attempt.
+  const attempt = Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1);
   const seqId = sequenceIdOf(job, d);
   const writer = await TokenStreamWriter.claim(d.redis, job.id!, seqId);
   const fail = async (e: Error): Promise<never> => {
