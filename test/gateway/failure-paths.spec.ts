@@ -110,6 +110,26 @@ describe('streams: SSE ids, resume with Last-Event-ID, timeout', () => {
   });
 });
 
+describe('images are decode-checked before queueing', () => {
+  it('a truncated PNG is a 422 invalid_image, not a failed job', async () => {
+    const gw = await startTestGateway('truncated');
+    try {
+      await gw.pipeline(true);
+      const png = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 10, g: 200, b: 30 } } })
+        .composite([{ input: Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 37) % 256)), raw: { width: 64, height: 64, channels: 3 }, left: 10, top: 10 }])
+        .png()
+        .toBuffer();
+      const cut = png.subarray(0, Math.floor(png.length * 0.6));
+      const body = { ...request, messages: [{ role: 'user', content: [{ type: 'text', text: 'What?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${cut.toString('base64')}` } }] }] };
+      const e = await expectError(await gw.post('/v1/chat/completions', body), 422, 'invalid_image', 'messages[0].content[1].image_url');
+      expect(e.error.message).toMatch(/truncated or corrupt/);
+      expect((await gw.queue.counts()).waiting).toBe(0);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe('gRPC Generate cancelled by a client that stopped reading', () => {
   it('the handler ends, its Redis reader is released, the job is cancelled', async () => {
     const gw = await startTestGateway('grpc-backpressure');

@@ -9,8 +9,8 @@ export interface ImageHeader {
 }
 
 /**
- * Width and height from the image header only (no pixel is decoded), with the same format rules and the same
- * (un-rotated, first-frame) size the worker's decoder uses, so the tile count here is the tile count there.
+ * Width and height from the image header, with the same format rules and the same (un-rotated, first-frame) size the
+ * worker's decoder uses, so the tile count here is the tile count there; then a decode check of the pixels.
  */
 export async function probeImage(bytes: Uint8Array, maxPixels: number, param: string): Promise<ImageHeader> {
   if (bytes.length === 0) throw unprocessable('invalid_image', 'the image is empty (0 bytes)', param);
@@ -33,5 +33,29 @@ export async function probeImage(bytes: Uint8Array, maxPixels: number, param: st
       param,
     );
   }
+  await decodeCheck(bytes, sniffed.format.toUpperCase(), maxPixels, param);
   return { width, height, format: sniffed.format };
+}
+
+// Full decodes run on libuv's threads, not the event loop; a few at a time keeps the gateway's memory bounded when
+// many large images arrive together.
+const MAX_CONCURRENT_DECODES = 2;
+let decoding = 0;
+const waiting: Array<() => void> = [];
+
+/**
+ * Decodes every pixel once (to a thumbnail, so JPEG shrinks on load and memory stays small), so a truncated or
+ * corrupt image is a 422 here instead of a failed job in a worker.
+ */
+async function decodeCheck(bytes: Uint8Array, format: string, maxPixels: number, param: string): Promise<void> {
+  if (decoding >= MAX_CONCURRENT_DECODES) await new Promise<void>((r) => waiting.push(r));
+  decoding++;
+  try {
+    await sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true, failOn: 'truncated' }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+  } catch (e) {
+    throw unprocessable('invalid_image', `the ${format} image is truncated or corrupt and cannot be decoded: ${(e as Error).message.split('\n')[0]}`, param);
+  } finally {
+    decoding--;
+    waiting.shift()?.();
+  }
 }
