@@ -131,7 +131,7 @@ describe('the CLI contract (every README command as a real process)', () => {
 
   it('gateway: comes up and stops on SIGTERM within the bound; a bad flag is one line', async () => {
     const port = await freePort();
-    const r = await serveThenSignal(['gateway', '--model', model, '--redis', redis.url, '--port', String(port)], /serving tiny/, 'SIGTERM', env);
+    const r = await serveThenSignal(['gateway', '--model', model, '--redis', redis.url, '--port', String(port)], /serving .* on http:/, 'SIGTERM', env);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}`));
     expectOneLineFailure(ivl(['gateway', '--model', model, '--port', 'seventy'], { env, timeoutMs: BOUND_MS }));

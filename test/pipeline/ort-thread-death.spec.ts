@@ -45,7 +45,7 @@ describe('a stage whose onnxruntime thread died', () => {
       kvBudgetMb: 64,
       metricsPort: -1,
       pipelineId: 'ort-death',
-      log: (m) => logs.push(m),
+      log: (m: string) => logs.push(m),
     } as any);
     const stage = new StageClient(`127.0.0.1:${w.port}`);
     try {

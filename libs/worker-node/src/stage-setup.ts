@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { BundleManifest, ensureBundleLocked } from '@ivl/compiler';
 import { planCosts } from '@ivl/engine';
-import { Plan, parsePlan } from '@ivl/plan';
+import { Plan, PlanError, parsePlan } from '@ivl/plan';
 import { IMG_CONTEXT_ID } from '@ivl/prompt';
 import { StageEngineClient, StageEngineInfo } from '@ivl/runtime';
 import { WorkerOptions } from './worker-options';
@@ -19,8 +19,8 @@ export interface StageSetup {
 export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
   const { dir, manifest } = await ensureBundleLocked(o.model, { dtype: o.dtype, cacheDir: o.cacheDir });
   const plan = parsePlan(o.plan, manifest.config.llm.numLayers, planCosts(manifest.config));
-  if (plan.stages.length !== o.peers.length) throw new Error(`plan ${plan.name} has ${plan.stages.length} stages but ${o.peers.length} peer addresses were given`);
-  if (!(o.stage >= 0 && o.stage < plan.stages.length)) throw new Error(`stage ${o.stage} is not in plan ${plan.name}`);
+  if (plan.stages.length !== o.peers.length) throw new PlanError(`plan ${plan.name} has ${plan.stages.length} stages but ${o.peers.length} peer addresses were given`);
+  if (!(o.stage >= 0 && o.stage < plan.stages.length)) throw new PlanError(`stage ${o.stage} is not in plan ${plan.name}`);
   const sp = plan.stages[o.stage];
   const { client, info } = await StageEngineClient.start({
     bundleDir: dir,

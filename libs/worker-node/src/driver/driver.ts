@@ -38,7 +38,7 @@ export interface DriverHandle extends RunningStage {
  * sequences fail at once and BullMQ retries their jobs (with backoff) when a pipeline can serve them.
  */
 export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<DriverHandle> {
-  if (!o.redis) throw new Error('stage 0 needs --redis (the queue it consumes)');
+  if (!o.redis) throw new RangeError('stage 0 needs --redis (the queue it consumes)');
   const numStages = s.plan.stages.length;
   const status = new StageStatus(o, s);
   const tokenizer = await loadTokenizer(s.manifest.source.dir);
