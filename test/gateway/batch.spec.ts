@@ -41,7 +41,6 @@ describe('batch input files are checked at upload', () => {
       [`${line('a')}\n${line('a')}`, /line 2: custom_id "a" is used more than once/],
       [JSON.stringify({ custom_id: 'x', method: 'POST', url: '/v1/embeddings', body: {} }), /line 1: url must be/],
       [JSON.stringify({ method: 'POST', url: '/v1/chat/completions', body: {} }), /line 1: custom_id/],
-      [line('t', { temperature: 5 }), /line 1: body.temperature/],
       [line('s', { stream: true }), /line 1: body.stream/],
       ['\n\n', /no requests/],
     ];
@@ -69,13 +68,14 @@ describe('batches run as queue jobs', () => {
     const worker = startFakeWorker(gw.prefix);
     started.push(worker);
     const c = client(gw);
-    const text = [line('first'), line('bad-model', { model: 'gpt-4o' }), line('second', { max_tokens: 2 })].join('\n');
+    // A schema-invalid body fails its own line into the error file; it does not reject the file.
+    const text = [line('first'), line('bad-model', { model: 'gpt-4o' }), line('second', { max_tokens: 2 }), line('bad-temperature', { temperature: 5 })].join('\n');
     const file = await c.files.create({ file: await toFile(Buffer.from(text), 'requests.jsonl'), purpose: 'batch' });
     const created = await c.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { job: 'nightly' } });
     expect(created).toMatchObject({ object: 'batch', status: 'validating', input_file_id: file.id, metadata: { job: 'nightly' } });
     const done = await waitFor(c, created.id, ['completed', 'failed']);
     expect(done.status).toBe('completed');
-    expect(done.request_counts).toEqual({ total: 3, completed: 2, failed: 1 });
+    expect(done.request_counts).toEqual({ total: 4, completed: 2, failed: 2 });
     expect(done.completed_at).toBeGreaterThan(0);
 
     const out = (await (await c.files.content(done.output_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
@@ -84,8 +84,9 @@ describe('batches run as queue jobs', () => {
     expect(out[0].response.body).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: worker.words.join('') }, finish_reason: 'stop' }] });
     expect(out[1].response.body.choices[0]).toMatchObject({ message: { content: 'Hello from' }, finish_reason: 'length' });
     const errors = (await (await c.files.content(done.error_file_id!)).text()).trim().split('\n').map((l) => JSON.parse(l));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ custom_id: 'bad-model', response: { status_code: 404, body: { error: { code: 'model_not_found' } } } });
+    expect(errors).toHaveLength(2);
+    expect(errors).toContainEqual(expect.objectContaining({ custom_id: 'bad-model', response: expect.objectContaining({ status_code: 404, body: { error: expect.objectContaining({ code: 'model_not_found' }) } }) }));
+    expect(errors).toContainEqual(expect.objectContaining({ custom_id: 'bad-temperature', response: expect.objectContaining({ status_code: 400, body: { error: expect.objectContaining({ code: 'invalid_value', param: 'temperature' }) } }) }));
     // The bad line never became a job; batch jobs are prioritized below interactive ones.
     expect(worker.seen.map((j) => j.input.question)).toEqual(expect.arrayContaining(['request first', 'request second']));
     expect(worker.seen).toHaveLength(2);

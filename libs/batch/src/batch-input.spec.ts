@@ -9,8 +9,9 @@ describe('parseBatchInput', () => {
     expect(lines.map((l) => l.custom_id)).toEqual(['a', 'b']);
   });
 
-  it('names the line of the first problem', () => {
-    expect(() => parseBatchInput(`${line('a')}\n${line('b', { model: 'm', messages: [] })}`, 10)).toThrow(/^line 2: body.messages/);
+  it('names the line of the first problem of structure; an invalid body is left to that line alone', () => {
+    expect(() => parseBatchInput(`${line('a')}\n${line('a')}`, 10)).toThrow(/^line 2: custom_id "a" is used more than once/);
+    expect(parseBatchInput(`${line('a')}\n${line('b', { model: 'm', messages: [] })}`, 10).map((l) => l.custom_id)).toEqual(['a', 'b']);
     expect(() => parseBatchInput(`${line('a')}\n${line('b')}\n${line('c')}`, 2)).toThrow(/more than 2 requests/);
   });
 });

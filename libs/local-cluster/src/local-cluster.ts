@@ -73,7 +73,11 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   let redisProc: ChildProcess | undefined;
   if (redisUrl) {
     if (!(await redisReachable(redisUrl))) throw new Error(`no Redis answers at ${redisUrl}`);
-  } else if (await redisReachable('redis://127.0.0.1:6379')) redisUrl = 'redis://127.0.0.1:6379';
+  } else if (await redisReachable('redis://127.0.0.1:6379')) {
+    redisUrl = 'redis://127.0.0.1:6379';
+    // Say so: the queue, token streams and media then live in database 0 of a Redis someone else may use.
+    log('redis', `using the Redis already running at ${redisUrl} (database 0); --redis redis://127.0.0.1:6379/N picks another database, --queue-prefix keeps clusters apart`);
+  }
   else {
     const r = await startRedisServer();
     redisUrl = r.url;
