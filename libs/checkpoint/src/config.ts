@@ -68,6 +68,8 @@ export interface ModelConfig {
   numImageToken: number;
   /** Patches per side of a tile (32 for 448 / 14). */
   gridSize: number;
+  /** Id of `<IMG_CONTEXT>`, where image features replace embeddings: 151667 (Qwen2 sizes), 92546 (InternLM2). */
+  imageContextTokenId: number;
 }
 
 export const SUPPORTED =
@@ -184,6 +186,7 @@ export function parseModelConfig(raw: unknown): ModelConfig {
     maxDynamicPatch: int(c, 'max_dynamic_patch', '', 12),
     numImageToken,
     gridSize,
+    imageContextTokenId: kind === 'internlm2' ? 92546 : 151667,
   };
 }
 

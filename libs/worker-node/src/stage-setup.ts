@@ -2,7 +2,6 @@ import { cpus } from 'node:os';
 import { BundleManifest, ensureBundleLocked } from '@ivl/compiler';
 import { planCosts } from '@ivl/engine';
 import { Plan, parsePlan } from '@ivl/plan';
-import { IMG_CONTEXT_ID } from '@ivl/prompt';
 import { StageEngineClient, StageEngineInfo } from '@ivl/runtime';
 import { WorkerOptions } from './worker-options';
 
@@ -26,7 +25,7 @@ export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
     bundleDir: dir,
     ranges: sp.ranges,
     head: o.stage === 0,
-    imageTokenId: IMG_CONTEXT_ID,
+    imageTokenId: manifest.config.imageContextTokenId,
     session: { threads: o.threads ?? Math.max(1, cpus().length), device: o.device },
     kvBudgetBytes: o.kvBudgetMb * 1024 * 1024,
   });

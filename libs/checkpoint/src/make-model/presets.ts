@@ -58,7 +58,7 @@ export const PRESETS: Record<string, ModelDims> = {
   /** The 1B's shape: head_dim 64, tied head (no lm_head.weight in the file). */
   'tiny-1b': {
     vision: { hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64 },
-    llm: { hiddenSize: 128, numLayers: 4, numHeads: 2, numKvHeads: 1, intermediateSize: 160, tieWordEmbeddings: true },
+    llm: { hiddenSize: 128, numLayers: 10, numHeads: 2, numKvHeads: 1, intermediateSize: 160, tieWordEmbeddings: true },
   },
   /** The 2B/8B's shape: InternViT-300M style with InternLM2 (grouped wqkv, G = 2). */
   'tiny-2b': {
@@ -68,7 +68,7 @@ export const PRESETS: Record<string, ModelDims> = {
   /** The 26B's shape: InternViT-6B style (odd head count) with InternLM2 (G = 3). */
   'tiny-26b': {
     vision: { hiddenSize: 80, numLayers: 2, numHeads: 5, intermediateSize: 160, style: '6b' },
-    llm: { kind: 'internlm2', hiddenSize: 96, numLayers: 8, numHeads: 6, numKvHeads: 2, intermediateSize: 160, tieWordEmbeddings: false, ropeTheta: 5e7, ropeFactor: 2.5 },
+    llm: { kind: 'internlm2', hiddenSize: 96, numLayers: 12, numHeads: 6, numKvHeads: 2, intermediateSize: 160, tieWordEmbeddings: false, ropeTheta: 5e7, ropeFactor: 2.5 },
   },
   /** The 38B/78B's shape: InternViT-6B style with an untied Qwen2. */
   'tiny-78b': {
