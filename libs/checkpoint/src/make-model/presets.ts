@@ -33,7 +33,8 @@ const VIT_6B = { hiddenSize: 3200, numLayers: 45, numHeads: 25, intermediateSize
  * 64, tied and untied heads, and each vision and LLM architecture.
  */
 export const PRESETS: Record<string, ModelDims> = {
-  '1b': { vision: VIT_300M, llm: { hiddenSize: 896, numLayers: 24, numHeads: 14, numKvHeads: 2, intermediateSize: 4864, tieWordEmbeddings: true } },
+  // InternVL2_5-1B publishes its own lm_head (the card's 0.94B counts it); tiny-1b covers the tied form.
+  '1b': { vision: VIT_300M, llm: { hiddenSize: 896, numLayers: 24, numHeads: 14, numKvHeads: 2, intermediateSize: 4864, tieWordEmbeddings: false } },
   '2b': { vision: VIT_300M, llm: { kind: 'internlm2', hiddenSize: 2048, numLayers: 24, numHeads: 16, numKvHeads: 8, intermediateSize: 8192, tieWordEmbeddings: false, ropeTheta: 1e6, ropeFactor: 2 } },
   '4b': {
     vision: { hiddenSize: 1024, numLayers: 24, numHeads: 16, intermediateSize: 4096 },
