@@ -37,11 +37,9 @@ export function buildVisionGraph(m: BundleManifest): Uint8Array {
     const k = `vision.${i}.`;
     const x = norm(h, k + 'norm1');
     const qkv = w.linear(x, k + 'qkv', v.qkvBias ? k + 'qkv.bias' : undefined);
-    let [q, kk, vv] = g.node('Split', [qkv], { axis: -1, num_outputs: 3 }, { outputs: 3 });
-    if (v.qkNormalization) {
-      q = norm(q, k + 'q_norm');
-      kk = norm(kk, k + 'k_norm');
-    }
+    const [q0, k0, vv] = g.node('Split', [qkv], { axis: -1, num_outputs: 3 }, { outputs: 3 });
+    const q = v.qkNormalization ? norm(q0, k + 'q_norm') : q0;
+    const kk = v.qkNormalization ? norm(k0, k + 'k_norm') : k0;
     const a = g.ms('MultiHeadAttention', [q, kk, vv], { num_heads: v.numHeads })[0];
     const o = w.linear(a, k + 'proj', k + 'proj.bias');
     h = g.op('Add', [h, g.op('Mul', [o, w.tensor(k + 'ls1')])]);
