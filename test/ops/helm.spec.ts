@@ -18,6 +18,8 @@ const root = join(__dirname, '..', '..');
 const chart = join(root, 'helm', 'ivl-cluster');
 const example4x2 = join(chart, 'examples', '4gpu-2replicas.yaml');
 const exampleKeda = join(chart, 'examples', 'keda.yaml');
+const example26b = join(chart, 'examples', '26b-4gpu.yaml');
+const example78b = join(chart, 'examples', '78b-8gpu.yaml');
 const NS = 'ivl-test';
 
 // Rendered Kubernetes objects are untyped JSON here.
@@ -115,6 +117,8 @@ describe('helm chart helm/ivl-cluster', () => {
     ['default values', []],
     ['the 4-GPU, 2-replica example', [example4x2]],
     ['the KEDA example', [example4x2, exampleKeda]],
+    ['the 26B on 4 GPUs example', [example26b]],
+    ['the 78B on 8 GPUs example', [example78b]],
   ])('helm lint --strict passes with %s', (_name, files) => {
     const r = run(['lint', '--strict', chart, ...valueArgs(files as string[], {})]);
     expect(r.out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -125,6 +129,8 @@ describe('helm chart helm/ivl-cluster', () => {
     ['default values', [], {}],
     ['the 4-GPU, 2-replica example', [example4x2], {}],
     ['the KEDA example (redis trigger)', [example4x2, exampleKeda], {}],
+    ['the 26B on 4 GPUs example', [example26b], {}],
+    ['the 78B on 8 GPUs example', [example78b], {}],
     [
       'external Redis, prometheus trigger, scale from zero, hostPath model, per-pod cache PVCs',
       [example4x2, exampleKeda],
@@ -338,6 +344,25 @@ describe('helm chart helm/ivl-cluster', () => {
       expect(`${cm.data['ivl-cluster.json']}\n`).toBe(ivlDashboardJson());
       expect(readFileSync(join(chart, 'files', 'ivl-cluster-dashboard.json'), 'utf8')).toBe(ivlDashboardJson());
     });
+  });
+
+  it.each([
+    [example26b, 4, '/models/InternVL2_5-26B', '32768', '28Gi'],
+    [example78b, 8, '/models/InternVL2_5-78B', '24576', '36Gi'],
+  ])('%s: one pipeline of G stages with the card plan, a GPU and a cache volume per pod', (file, g, model, kv, mem) => {
+    const objs = render([file]);
+    const pipelines = byKind(objs, 'StatefulSet').filter((s) => s.metadata.labels?.['app.kubernetes.io/component'] === 'pipeline');
+    expect(pipelines).toHaveLength(1);
+    const ss = pipelines[0];
+    expect(ss.spec.replicas).toBe(g);
+    expect(ss.spec.volumeClaimTemplates?.length).toBeGreaterThan(0);
+    const c = ss.spec.template.spec.containers[0];
+    expect(flag(c.args, '--peers')!.split(',')).toHaveLength(g);
+    expect(flag(c.args, '--model')).toBe(model);
+    expect(flag(c.args, '--kv-budget-mb')).toBe(kv);
+    expect(flag(c.args, '--plan')).toBe(`card:${g}`);
+    expect(c.resources.limits['nvidia.com/gpu']).toBe(1);
+    expect(c.resources.requests.memory).toBe(mem);
   });
 
   describe('defaults and variations', () => {

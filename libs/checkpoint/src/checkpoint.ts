@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { SafetensorsError, TensorInfo, readSafetensorsHeader, readTensorBytes, toF32 } from '@ivl/tensor';
 import { GenerationConfig, ModelConfig, parseGenerationConfig, parseModelConfig } from './config';
 import { CheckpointError } from './errors';
-import { expectedTensors } from './tensor-names';
+import { expectedTensors, llmNames } from './tensor-names';
 
 const INDEX = 'model.safetensors.index.json';
 const SINGLE = 'model.safetensors';
@@ -37,6 +37,9 @@ export class Checkpoint {
     readonly weightFiles: string[],
   ) {}
 
+  /** Weight bytes read through readF32 since the checkpoint was opened (stage-local conversion reports it). */
+  bytesRead = 0;
+
   static open(dirArg: string): Checkpoint {
     const dir = resolve(dirArg);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(`model directory ${dirArg} does not exist`);
@@ -47,8 +50,9 @@ export class Checkpoint {
     const genPath = join(dir, 'generation_config.json');
     const generation = parseGenerationConfig(existsSync(genPath) ? readJson(genPath, 'generation_config.json') : {}, config.llm);
     const { tensors, files } = readWeights(dir);
+    resolveTiedHead(config, tensors);
     validateTensors(config, tensors);
-    checkTokenizerFiles(dir);
+    checkTokenizerFiles(dir, config);
     return new Checkpoint(dir, config, generation, rawConfig, tensors, files);
   }
 
@@ -61,6 +65,7 @@ export class Checkpoint {
   /** A tensor widened to fp32 (bf16 widening is exact). */
   readF32(name: string): Float32Array {
     const t = this.info(name);
+    this.bytesRead += t.length;
     return toF32(t.dtype, readTensorBytes(t));
   }
 
@@ -144,7 +149,44 @@ function readWeights(dir: string): { tensors: Map<string, TensorInfo>; files: st
   return { tensors: h.tensors, files: [single] };
 }
 
+/**
+ * Qwen2's head is tied exactly when the checkpoint has no lm_head.weight (InternVL2.5-1B publishes either form;
+ * family doc §4): the tensors decide, not the config flag.
+ */
+function resolveTiedHead(config: ModelConfig, tensors: Map<string, TensorInfo>): void {
+  if (config.llm.kind !== 'qwen2') return;
+  const names = llmNames('qwen2');
+  config.llm.tieWordEmbeddings = !tensors.has(names.head) && tensors.has(names.embed);
+}
+
+/** A tensor that belongs to a different kind of model than config.json describes, named with what was expected. */
+function mixedPartsError(config: ModelConfig, tensors: Map<string, TensorInfo>): string | null {
+  const foreign = llmNames(config.llm.kind === 'qwen2' ? 'internlm2' : 'qwen2');
+  const own = llmNames(config.llm.kind);
+  if (tensors.has(foreign.embed) && !tensors.has(own.embed)) {
+    return `config.json's llm_config describes ${config.llm.kind === 'qwen2' ? 'Qwen2' : 'InternLM2'} but the weights hold ${foreign.embed} (expected ${own.embed})`;
+  }
+  const v = config.vision;
+  const first = 'vision_model.encoder.layers.0.';
+  if (v.qkNormalization && !tensors.has(`${first}attn.q_norm.weight`)) {
+    return `vision_config has qk_normalization true but the weights have no ${first}attn.q_norm.weight`;
+  }
+  if (!v.qkNormalization && tensors.has(`${first}attn.q_norm.weight`)) {
+    return `the weights hold ${first}attn.q_norm.weight but vision_config has no qk_normalization`;
+  }
+  if (v.normType === 'rms_norm' && tensors.has(`${first}norm1.bias`)) {
+    return `the weights hold ${first}norm1.bias but vision_config's norm_type is rms_norm (RMSNorm has no bias)`;
+  }
+  if (v.normType === 'layer_norm' && tensors.has(`${first}norm1.weight`) && !tensors.has(`${first}norm1.bias`)) {
+    return `vision_config's norm_type is layer_norm but the weights have no ${first}norm1.bias (rms_norm weights?)`;
+  }
+  if (!v.qkvBias && tensors.has(`${first}attn.qkv.bias`)) return `the weights hold ${first}attn.qkv.bias but vision_config has qkv_bias false`;
+  return null;
+}
+
 function validateTensors(config: ModelConfig, tensors: Map<string, TensorInfo>): void {
+  const mixed = mixedPartsError(config, tensors);
+  if (mixed) throw new CheckpointError(mixed);
   const missing: string[] = [];
   for (const e of expectedTensors(config)) {
     const t = tensors.get(e.name);
@@ -165,8 +207,12 @@ function validateTensors(config: ModelConfig, tensors: Map<string, TensorInfo>):
   }
 }
 
-function checkTokenizerFiles(dir: string): void {
+function checkTokenizerFiles(dir: string, config: ModelConfig): void {
   if (existsSync(join(dir, 'tokenizer.json'))) return;
+  if (config.llm.kind === 'internlm2') {
+    if (!existsSync(join(dir, 'tokenizer.model'))) throw new CheckpointError(`${dir} has no tokenizer: an InternLM2 checkpoint needs tokenizer.model (sentencepiece) or tokenizer.json`);
+    return;
+  }
   const need = ['vocab.json', 'merges.txt'].filter((f) => !existsSync(join(dir, f)));
   if (need.length) throw new CheckpointError(`${dir} has no tokenizer: expected tokenizer.json, or vocab.json + merges.txt (missing ${need.join(', ')})`);
 }

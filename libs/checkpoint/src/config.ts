@@ -10,9 +10,23 @@ export interface VisionConfig {
   numChannels: number;
   layerNormEps: number;
   qkvBias: boolean;
+  /** layer_norm (InternViT-300M: LayerNorm with bias) or rms_norm (InternViT-6B: RMSNorm, weight only). */
+  normType: 'layer_norm' | 'rms_norm';
+  /** InternViT-6B: one RMSNorm across the full width of q and one of k, before the split into heads. */
+  qkNormalization: boolean;
+}
+
+/** Which decoder family the language model is; it decides tensor names, biases and the tokenizer. */
+export type LlmKind = 'qwen2' | 'internlm2';
+
+/** Dynamic NTK rope (InternLM2): identical to plain rope up to max_position_embeddings. */
+export interface RopeScaling {
+  type: 'dynamic';
+  factor: number;
 }
 
 export interface LlmConfig {
+  kind: LlmKind;
   hiddenSize: number;
   numLayers: number;
   numHeads: number;
@@ -21,9 +35,18 @@ export interface LlmConfig {
   intermediateSize: number;
   rmsNormEps: number;
   ropeTheta: number;
+  ropeScaling: RopeScaling | null;
+  /** Qwen2: q/k/v carry biases. InternLM2: no biases anywhere. */
+  attentionBias: boolean;
   vocabSize: number;
   maxPositionEmbeddings: number;
+  /**
+   * The head reuses the embedding table. Read from the checkpoint's tensors when it is opened (Qwen2: tied when
+   * there is no lm_head.weight); InternLM2 always has its own `output.weight`.
+   */
   tieWordEmbeddings: boolean;
+  /** InternLM2 starts every prompt with BOS (add_bos_token); InternVL's Qwen2 tokenizers have none. */
+  addBos: boolean;
   bosTokenId: number | null;
   eosTokenId: number | number[] | null;
 }
@@ -45,12 +68,14 @@ export interface ModelConfig {
   numImageToken: number;
   /** Patches per side of a tile (32 for 448 / 14). */
   gridSize: number;
+  /** Id of `<IMG_CONTEXT>`, where image features replace embeddings: 151667 (Qwen2 sizes), 92546 (InternLM2). */
+  imageContextTokenId: number;
 }
 
 export const SUPPORTED =
-  'InternVLChatModel with an InternViT-300M-style vision encoder (norm_type layer_norm, no qk_normalization, ' +
-  'ps_version v2 or v1, downsample_ratio 0.5) and a Qwen2ForCausalLM language model, as in InternVL2.5-1B and ' +
-  'InternVL2.5-4B';
+  'InternVLChatModel (InternVL2.5-1B to 78B) with an InternViT vision encoder (InternViT-300M: norm_type layer_norm; ' +
+  'InternViT-6B: norm_type rms_norm with qk_normalization; ps_version v2 or v1, downsample_ratio 0.5) and a ' +
+  'Qwen2ForCausalLM or InternLM2ForCausalLM language model';
 
 type Json = Record<string, unknown>;
 
@@ -83,13 +108,17 @@ export function parseModelConfig(raw: unknown): ModelConfig {
   if (!l || typeof l !== 'object') throw new CheckpointError('config.json: llm_config is missing');
 
   const llmArch = ((l.architectures as string[] | undefined) ?? [])[0] ?? String(l.model_type);
-  if (llmArch !== 'Qwen2ForCausalLM' && l.model_type !== 'qwen2') unsupported(`language model ${llmArch}`);
-  if ((v.norm_type ?? 'layer_norm') !== 'layer_norm') unsupported(`vision norm_type ${String(v.norm_type)}`);
-  if (v.qk_normalization === true) unsupported('vision qk_normalization');
+  const kind: LlmKind | null =
+    llmArch === 'Qwen2ForCausalLM' || l.model_type === 'qwen2' ? 'qwen2' : llmArch === 'InternLM2ForCausalLM' || l.model_type === 'internlm2' ? 'internlm2' : null;
+  if (!kind) unsupported(`language model ${llmArch}`);
+  // The class default of InternVisionConfig is rms_norm; published 300M configs say layer_norm explicitly.
+  const normType = (v.norm_type ?? 'rms_norm') as string;
+  if (normType !== 'layer_norm' && normType !== 'rms_norm') unsupported(`vision norm_type ${normType}`);
   if ((v.hidden_act ?? 'gelu') !== 'gelu') unsupported(`vision hidden_act ${String(v.hidden_act)}`);
   if ((l.hidden_act ?? 'silu') !== 'silu') unsupported(`llm hidden_act ${String(l.hidden_act)}`);
   if (l.use_sliding_window === true) unsupported('llm use_sliding_window');
-  if (l.rope_scaling != null) unsupported(`llm rope_scaling ${JSON.stringify(l.rope_scaling)}`);
+  const ropeScaling = parseRopeScaling(l.rope_scaling, kind);
+  if (kind === 'internlm2' && l.bias === true) unsupported('InternLM2 with bias true (published InternLM2 has no biases)');
   const psVersion = (c.ps_version ?? 'v1') as string;
   if (psVersion !== 'v1' && psVersion !== 'v2') unsupported(`ps_version ${psVersion}`);
   const downsampleRatio = num(c, 'downsample_ratio', '', 0.5);
@@ -107,6 +136,8 @@ export function parseModelConfig(raw: unknown): ModelConfig {
     numChannels: int(v, 'num_channels', 'vision_config.', 3),
     layerNormEps: num(v, 'layer_norm_eps', 'vision_config.', 1e-6),
     qkvBias: v.qkv_bias !== false,
+    normType,
+    qkNormalization: v.qk_normalization === true,
   };
   if (vision.hiddenSize % vision.numHeads) throw new CheckpointError('config.json: vision hidden_size is not a multiple of num_attention_heads');
   const gridSize = vision.imageSize / vision.patchSize;
@@ -121,18 +152,22 @@ export function parseModelConfig(raw: unknown): ModelConfig {
   if (numHeads % numKvHeads) throw new CheckpointError('config.json: llm num_attention_heads is not a multiple of num_key_value_heads');
   if (headDim % 16) unsupported(`llm head_dim ${headDim} (onnxruntime's GroupQueryAttention needs a multiple of 16)`);
   const llm: LlmConfig = {
+    kind,
     hiddenSize,
     numLayers: int(l, 'num_hidden_layers', 'llm_config.'),
     numHeads,
     numKvHeads,
     headDim,
     intermediateSize: int(l, 'intermediate_size', 'llm_config.'),
-    rmsNormEps: num(l, 'rms_norm_eps', 'llm_config.', 1e-6),
+    rmsNormEps: num(l, 'rms_norm_eps', 'llm_config.', kind === 'internlm2' ? 1e-5 : 1e-6),
     ropeTheta: num(l, 'rope_theta', 'llm_config.', 10000),
+    ropeScaling,
+    attentionBias: kind === 'qwen2',
     vocabSize: int(l, 'vocab_size', 'llm_config.'),
     maxPositionEmbeddings: int(l, 'max_position_embeddings', 'llm_config.', 32768),
     // InternVL forces an untied head unless the checkpoint says otherwise explicitly.
-    tieWordEmbeddings: l.tie_word_embeddings === true,
+    tieWordEmbeddings: kind === 'qwen2' && l.tie_word_embeddings === true,
+    addBos: kind === 'internlm2',
     bosTokenId: (l.bos_token_id as number | undefined) ?? null,
     eosTokenId: (l.eos_token_id as number | number[] | undefined) ?? null,
   };
@@ -151,7 +186,18 @@ export function parseModelConfig(raw: unknown): ModelConfig {
     maxDynamicPatch: int(c, 'max_dynamic_patch', '', 12),
     numImageToken,
     gridSize,
+    imageContextTokenId: kind === 'internlm2' ? 92546 : 151667,
   };
+}
+
+function parseRopeScaling(raw: unknown, kind: LlmKind): RopeScaling | null {
+  if (raw == null) return null;
+  const r = raw as Json;
+  const type = r.type ?? r.rope_type;
+  // Dynamic NTK only moves the base beyond max_position_embeddings, and the context limit is that length, so
+  // every position served uses the configured base (docs/deployment.md, "Context length").
+  if (kind === 'internlm2' && type === 'dynamic' && typeof r.factor === 'number' && r.factor >= 1) return { type: 'dynamic', factor: r.factor };
+  unsupported(`llm rope_scaling ${JSON.stringify(raw)}`);
 }
 
 export interface GenerationConfig {

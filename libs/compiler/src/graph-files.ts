@@ -8,7 +8,7 @@ import { buildTailGraph } from './graphs/tail-graph';
 import { buildVisionGraph } from './graphs/vision-graph';
 
 /** Bumped whenever graph construction changes, so stale cached graphs are never loaded. */
-export const GRAPH_VERSION = 3;
+export const GRAPH_VERSION = 4;
 
 export type GraphSpec = { kind: 'vision' } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number };
 

@@ -4,3 +4,4 @@ export * from './rope';
 export * from './convert';
 export * from './graph-files';
 export * from './bundle-cache';
+export * from './sizing';

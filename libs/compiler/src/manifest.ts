@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GenerationConfig, ModelConfig } from '@ivl/checkpoint';
+import type { GenerationConfig, ModelConfig, ModelParts } from '@ivl/checkpoint';
 import type { ElemType } from '@ivl/onnx-graph';
 
-export const BUNDLE_FORMAT = 'ivl-bundle/2';
+/** 3: InternViT-6B and InternLM2 tensors, and stage-local bundles that hold only some parts. */
+export const BUNDLE_FORMAT = 'ivl-bundle/3';
 
 /** Weight formats a bundle can hold. bf16 checkpoints are widened: the CPU runtime has no bf16 kernels. */
 export type WeightFormat = 'fp32' | 'fp16' | 'int8' | 'int4';
@@ -37,6 +38,10 @@ export interface BundleManifest {
   config: ModelConfig;
   generation: GenerationConfig;
   tensors: Record<string, TensorRef>;
+  /** The parts this bundle holds: the whole model, or one stage's share (stage-local conversion). */
+  parts: ModelParts;
+  /** Checkpoint bytes read and bundle bytes written by the conversion. */
+  stats: { bytesRead: number; bytesWritten: number };
   createdAt: string;
 }
 

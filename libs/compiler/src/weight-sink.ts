@@ -19,6 +19,8 @@ export class WeightSink {
   private fd = -1;
   private file = '';
   private pos = 0;
+  /** Bytes written to all weight files so far, padding included. */
+  bytesWritten = 0;
 
   constructor(private readonly root: string) {
     mkdirSync(join(root, 'weights'), { recursive: true });
@@ -46,11 +48,13 @@ export class WeightSink {
     if (pad) {
       writeSync(this.fd, new Uint8Array(pad), 0, pad, this.pos);
       this.pos += pad;
+      this.bytesWritten += pad;
     }
     let done = 0;
     while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done, this.pos + done);
     this.tensors[name] = { file: this.file, offset: this.pos, length: bytes.byteLength, type, dims, ...(quant ? { quant } : {}) };
     this.pos += bytes.byteLength;
+    this.bytesWritten += bytes.byteLength;
   }
 
   /** Stores fp32 values as float32 or float16. */

@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { ModelConfig } from '@ivl/checkpoint';
 import { BundleManifest, WeightFormat, ensureBundle } from '@ivl/compiler';
 import { GenerateOutput, SamplingParams, SequenceDecoder, generate, validateSampling } from '@ivl/generation';
-import { IMG_CONTEXT_ID } from '@ivl/prompt';
 import { parsePlan, Plan } from '@ivl/plan';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { ModelRunner } from '@ivl/runtime';
@@ -87,7 +86,7 @@ export class LocalEngine {
         seed: (params.seed ?? randomInt(2 ** 31)) + i,
         maxTokens: this.config.llm.maxPositionEmbeddings - prepared.ids.length,
       });
-      const logits = await this.runner.prefill({ seq: id, ids: prepared.ids, chunkSize: 1024, image: image ? { embeds: image, tokenId: IMG_CONTEXT_ID } : undefined });
+      const logits = await this.runner.prefill({ seq: id, ids: prepared.ids, chunkSize: 1024, image: image ? { embeds: image, tokenId: this.config.imageContextTokenId } : undefined });
       decoder.accept(logits);
       seqs.push({ id, decoder, promptLength: prepared.ids.length });
     }

@@ -1,4 +1,4 @@
-import { IMG_CONTEXT_ID, IvlTokenizer } from '@ivl/prompt';
+import { IvlTokenizer } from '@ivl/prompt';
 import { ActArray, ModelRunner } from '@ivl/runtime';
 import { FinishReason, SequenceDecoder } from './sequence-decoder';
 import { SamplingParams } from './sampling-params';
@@ -42,7 +42,7 @@ export async function generate(runner: ModelRunner, tokenizer: IvlTokenizer, inp
       seq,
       ids: input.ids,
       chunkSize: input.prefillChunk,
-      image: input.imageEmbeds ? { embeds: input.imageEmbeds, tokenId: IMG_CONTEXT_ID } : undefined,
+      image: input.imageEmbeds ? { embeds: input.imageEmbeds, tokenId: runner.manifest.config.imageContextTokenId } : undefined,
     });
     let logits = firstLogits;
     for (;;) {

@@ -25,3 +25,40 @@ describe('card plan (model card split_model)', () => {
     expect(ranges(4, 12)).toEqual([[[0, 2], [11, 12]], [[2, 6]], [[6, 10]], [[10, 11]]]);
   });
 });
+
+/**
+ * The model card's split_model written out as the card has it (a layer → GPU map), independently of cardPlan:
+ * per_gpu = ceil(L / (G − 0.5)), GPU 0 gets ceil(per_gpu · 0.5), the rest per_gpu each in order, the last layer on 0.
+ */
+function splitModelMap(L: number, G: number): number[] {
+  const perGpu = Math.ceil(L / (G - 0.5));
+  const counts = Array.from({ length: G }, () => perGpu);
+  counts[0] = Math.ceil(perGpu * 0.5);
+  const map: number[] = [];
+  let layer = 0;
+  counts.forEach((n, gpu) => {
+    for (let j = 0; j < n; j++) map[layer++] = gpu;
+  });
+  map.length = L;
+  map[L - 1] = 0;
+  return map;
+}
+
+describe('card plan for every size of the family', () => {
+  // Layer counts of InternVL2.5-1B/2B (24), 8B (32), 4B (36), 26B (48), 38B (64), 78B (80).
+  it.each([24, 32, 36, 48, 64, 80])('matches split_model for G = 1..8 on %i layers', (L) => {
+    for (let G = 1; G <= 8; G++) {
+      const map = splitModelMap(L, G);
+      const empty = Array.from({ length: G }, (_, g) => g).filter((g) => g > 0 && !map.includes(g));
+      if (empty.length) {
+        expect(() => cardPlan(G, L), `card:${G} on ${L}`).toThrow(new RegExp(`leaves device ${empty[0]} without layers`));
+        continue;
+      }
+      const plan = cardPlan(G, L);
+      const owner: number[] = [];
+      plan.stages.forEach((s) => s.ranges.forEach(([a, b]) => { for (let l = a; l < b; l++) owner[l] = s.stage; }));
+      expect(owner, `card:${G} on ${L}`).toEqual(map);
+      expect(plan.stages[0].ranges.at(-1)![1]).toBe(L);
+    }
+  });
+});

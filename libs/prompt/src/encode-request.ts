@@ -64,7 +64,8 @@ export function encodeRequest(tokenizer: IvlTokenizer, request: ChatRequest): En
   const imgEnd = requiredId(tokenizer, IMG_END);
   const imgContext = requiredId(tokenizer, IMG_CONTEXT);
   const pieces = prompt.split(IMAGE_PLACEHOLDER);
-  const ids = tokenizer.encode(pieces[0]);
+  // InternLM2's tokenizer puts BOS first (add_bos_token); the Qwen2 sizes have none.
+  const ids = tokenizer.bosTokenId === null ? tokenizer.encode(pieces[0]) : [tokenizer.bosTokenId, ...tokenizer.encode(pieces[0])];
   numPatchesList.forEach((n, i) => {
     ids.push(imgStart);
     for (let k = n * numImageToken; k > 0; k--) ids.push(imgContext);

@@ -19,3 +19,7 @@ export * from './streaming-detokenizer';
 export * from './stop-strings';
 export * from './postprocess';
 export * from './grounding';
+export * from './internlm2-special-tokens';
+export * from './internlm2-tokenizer-files';
+export * from './sentencepiece-model';
+export * from './sentencepiece-tokenizer';

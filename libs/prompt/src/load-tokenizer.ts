@@ -5,6 +5,7 @@ import { PromptError } from './errors';
 import { buildFastTokenizerJson, type FastAddedToken } from './fast-tokenizer-json';
 import { IvlTokenizer, type FastTokenizerJson } from './ivl-tokenizer';
 import type { MergePair } from './qwen-base-vocab';
+import { SentencePieceBackend } from './sentencepiece-tokenizer';
 
 type Json = Record<string, unknown>;
 
@@ -20,8 +21,36 @@ export async function loadTokenizer(dir: string): Promise<IvlTokenizer> {
   }
   const config = await readJson(dir, 'tokenizer_config.json', false);
   const fast = await readJson(dir, 'tokenizer.json', false);
+  if (!fast && (await stat(join(dir, 'tokenizer.model')).catch(() => undefined))) return loadSentencePiece(dir, config);
   const json = fast ? checkFastJson(dir, fast) : await convertSlowFiles(dir, config);
   return new IvlTokenizer(json, configSpecialTokens(config ?? {}));
+}
+
+/**
+ * An InternLM2 checkpoint's slow tokenizer: tokenizer.model (sentencepiece) plus the added tokens of
+ * tokenizer_config.json / added_tokens.json, BOS first when add_bos_token (InternLM2Tokenizer's default: true).
+ */
+async function loadSentencePiece(dir: string, config: Json | undefined): Promise<IvlTokenizer> {
+  if (config === undefined) throw missing(dir, 'tokenizer_config.json', 'needed beside tokenizer.model for the added tokens');
+  const bytes = await readFile(join(dir, 'tokenizer.model'));
+  const addedJson = await readJson(dir, 'added_tokens.json', false);
+  const added = collectAddedTokens(dir, config, addedJson, new Set(configSpecialTokens(config)));
+  const backend = await SentencePieceBackend.load(bytes, added, join(dir, 'tokenizer.model'));
+  const vocab: Record<string, number> = {};
+  backend.model.pieces.forEach((p, id) => (vocab[p.piece] = id));
+  for (const t of added) {
+    const piece = backend.model.pieces[t.id]?.piece;
+    if (piece !== undefined && piece !== t.content) {
+      throw corrupt(dir, 'tokenizer_config.json', `added token ${JSON.stringify(t.content)} reuses id ${t.id} of ${JSON.stringify(piece)}`);
+    }
+  }
+  let bosTokenId: number | null = null;
+  if (config.add_bos_token !== false) {
+    const bos = tokenContent(config.bos_token) ?? '<s>';
+    bosTokenId = vocab[bos] ?? added.find((t) => t.content === bos)?.id ?? null;
+    if (bosTokenId === null) throw corrupt(dir, 'tokenizer_config.json', `add_bos_token is set but ${JSON.stringify(bos)} is not in tokenizer.model`);
+  }
+  return new IvlTokenizer({ model: { vocab }, added_tokens: added }, configSpecialTokens(config), { backend, bosTokenId });
 }
 
 async function readText(dir: string, name: string, required: boolean): Promise<string | undefined> {

@@ -1,4 +1,3 @@
-import { byteLevelTokenBytes } from './byte-level';
 import type { IvlTokenizer } from './ivl-tokenizer';
 
 /**
@@ -10,6 +9,8 @@ export class StreamingDetokenizer {
   // A streaming UTF-8 decoder keeps an unfinished sequence between calls and emits U+FFFD exactly where a
   // one-shot decode of the same bytes would, so deltas add up to the full decode.
   private utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+  // sentencepiece drops the dummy-prefix space of the first text it decodes; nothing is emitted before that.
+  private atStart = true;
 
   constructor(
     private readonly tokenizer: IvlTokenizer,
@@ -24,10 +25,16 @@ export class StreamingDetokenizer {
     const token = this.tokenizer.idToToken(tokenId)!;
     if (this.tokenizer.isAddedToken(tokenId)) {
       // An added token ends the byte run: decode() converts each run on its own, so a dangling prefix becomes U+FFFD.
+      this.atStart = true;
       return this.utf8.decode() + token;
     }
-    const bytes = byteLevelTokenBytes(token);
-    if (bytes === undefined) throw new Error(`token ${tokenId} (${JSON.stringify(token)}) is not byte-level text`);
+    const piece = this.tokenizer.tokenBytes(tokenId);
+    if (piece === undefined) throw new Error(`token ${tokenId} (${JSON.stringify(token)}) is not byte-level text`);
+    let bytes = piece.bytes;
+    if (this.atStart && bytes.length > 0) {
+      this.atStart = false;
+      if (piece.dropsLeadingSpace && bytes[0] === 0x20) bytes = bytes.subarray(1);
+    }
     return this.utf8.decode(bytes, { stream: true });
   }
 

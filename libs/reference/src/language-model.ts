@@ -1,4 +1,4 @@
-import { Checkpoint, lmHeadName } from '@ivl/checkpoint';
+import { Checkpoint, LlmNames, lmHeadName, llmNames } from '@ivl/checkpoint';
 import { WeightCache } from './weight-cache';
 import { linear, rmsNorm, silu, softmaxInPlace } from './math';
 
@@ -11,16 +11,20 @@ export class ReferenceKvCache {
 
 /**
  * Qwen2 decoder exactly as reference §4.6: RMSNorm, biased q/k/v, GQA with NeoX-style rotary whose angle is an
- * fp32 product of fp32 position and fp32 inverse frequency, causal softmax attention, SiLU-gated MLP.
+ * fp32 product of fp32 position and fp32 inverse frequency, causal softmax attention, SiLU-gated MLP. InternLM2
+ * (family doc §3) is the same computation read from its own tensors: q/k/v rows taken out of the grouped `wqkv`
+ * by their published index formula, no biases, `output` as the head.
  */
 export class ReferenceLanguageModel {
   private readonly weights: WeightCache;
   private readonly invFreq: Float32Array;
+  private readonly names: LlmNames;
 
   constructor(private readonly ckpt: Checkpoint) {
     this.weights = new WeightCache(ckpt);
     const l = ckpt.config.llm;
     this.invFreq = ropeInverseFrequencies(l.headDim, l.ropeTheta);
+    this.names = llmNames(l.kind);
   }
 
   private get(name: string): Float32Array {
@@ -29,7 +33,7 @@ export class ReferenceLanguageModel {
 
   embed(ids: number[]): Float32Array {
     const H = this.ckpt.config.llm.hiddenSize;
-    const table = this.get('language_model.model.embed_tokens.weight');
+    const table = this.get(this.names.embed);
     const out = new Float32Array(ids.length * H);
     ids.forEach((id, r) => out.set(table.subarray(id * H, (id + 1) * H), r * H));
     return out;
@@ -54,11 +58,13 @@ export class ReferenceLanguageModel {
     const D = c.headDim;
     const Hq = c.numHeads;
     const Hkv = c.numKvHeads;
-    const p = `language_model.model.layers.${l}.`;
-    const x = rmsNorm(h, S, H, this.get(p + 'input_layernorm.weight'), c.rmsNormEps);
-    const q = linear(x, S, H, this.get(p + 'self_attn.q_proj.weight'), Hq * D, this.get(p + 'self_attn.q_proj.bias'));
-    const k = linear(x, S, H, this.get(p + 'self_attn.k_proj.weight'), Hkv * D, this.get(p + 'self_attn.k_proj.bias'));
-    const v = linear(x, S, H, this.get(p + 'self_attn.v_proj.weight'), Hkv * D, this.get(p + 'self_attn.v_proj.bias'));
+    const n = this.names.layer(l);
+    const x = rmsNorm(h, S, H, this.get(n.inNorm), c.rmsNormEps);
+    const [q, k, v] = n.wqkv ? this.groupedQkv(x, S, n.wqkv) : [
+      linear(x, S, H, this.get(`${n.q}.weight`), Hq * D, this.get(`${n.q}.bias`)),
+      linear(x, S, H, this.get(`${n.k}.weight`), Hkv * D, this.get(`${n.k}.bias`)),
+      linear(x, S, H, this.get(`${n.v}.weight`), Hkv * D, this.get(`${n.v}.bias`)),
+    ];
     for (let s = 0; s < S; s++) {
       rotate(q, s * Hq * D, Hq, D, start + s, this.invFreq);
       rotate(k, s * Hkv * D, Hkv, D, start + s, this.invFreq);
@@ -97,22 +103,53 @@ export class ReferenceLanguageModel {
         }
       }
     }
-    const o = linear(attn, S, Hq * D, this.get(p + 'self_attn.o_proj.weight'), H);
+    const o = linear(attn, S, Hq * D, this.get(n.o), H);
     const h2 = new Float32Array(h.length);
     for (let i = 0; i < h.length; i++) h2[i] = h[i] + o[i];
-    const x2 = rmsNorm(h2, S, H, this.get(p + 'post_attention_layernorm.weight'), c.rmsNormEps);
-    const gate = linear(x2, S, H, this.get(p + 'mlp.gate_proj.weight'), c.intermediateSize);
-    const up = linear(x2, S, H, this.get(p + 'mlp.up_proj.weight'), c.intermediateSize);
+    const x2 = rmsNorm(h2, S, H, this.get(n.postNorm), c.rmsNormEps);
+    const gate = linear(x2, S, H, this.get(n.gate), c.intermediateSize);
+    const up = linear(x2, S, H, this.get(n.up), c.intermediateSize);
     for (let i = 0; i < gate.length; i++) gate[i] = silu(gate[i]) * up[i];
-    const down = linear(gate, S, c.intermediateSize, this.get(p + 'mlp.down_proj.weight'), H);
+    const down = linear(gate, S, c.intermediateSize, this.get(n.down), H);
     for (let i = 0; i < h2.length; i++) h2[i] += down[i];
     return h2;
+  }
+
+  /**
+   * q, k, v of InternLM2 straight from `wqkv`: query head i = g·G + j uses row (g·(G+2) + j)·D + d, key head g
+   * uses j = G, value head g uses j = G + 1 (family doc §3).
+   */
+  private groupedQkv(x: Float32Array, S: number, name: string): [Float32Array, Float32Array, Float32Array] {
+    const c = this.ckpt.config.llm;
+    const H = c.hiddenSize;
+    const D = c.headDim;
+    const G = c.numHeads / c.numKvHeads;
+    const W = this.get(name);
+    const all = linear(x, S, H, W, (c.numHeads + 2 * c.numKvHeads) * D);
+    const width = (c.numHeads + 2 * c.numKvHeads) * D;
+    const q = new Float32Array(S * c.numHeads * D);
+    const k = new Float32Array(S * c.numKvHeads * D);
+    const v = new Float32Array(S * c.numKvHeads * D);
+    for (let s = 0; s < S; s++) {
+      for (let i = 0; i < c.numHeads; i++) {
+        const g = Math.floor(i / G);
+        const j = i % G;
+        for (let d = 0; d < D; d++) q[(s * c.numHeads + i) * D + d] = all[s * width + (g * (G + 2) + j) * D + d];
+      }
+      for (let g = 0; g < c.numKvHeads; g++) {
+        for (let d = 0; d < D; d++) {
+          k[(s * c.numKvHeads + g) * D + d] = all[s * width + (g * (G + 2) + G) * D + d];
+          v[(s * c.numKvHeads + g) * D + d] = all[s * width + (g * (G + 2) + G + 1) * D + d];
+        }
+      }
+    }
+    return [q, k, v];
   }
 
   /** Final RMSNorm and lm_head for the given rows of hidden state: [rows, vocab]. */
   head(h: Float32Array, rows: number): Float32Array {
     const c = this.ckpt.config.llm;
-    const x = rmsNorm(h, rows, c.hiddenSize, this.get('language_model.model.norm.weight'), c.rmsNormEps);
+    const x = rmsNorm(h, rows, c.hiddenSize, this.get(this.names.finalNorm), c.rmsNormEps);
     return linear(x, rows, c.hiddenSize, this.get(lmHeadName(this.ckpt.config)), c.vocabSize);
   }
 }

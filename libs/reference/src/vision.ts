@@ -1,9 +1,10 @@
 import { Checkpoint, ModelConfig } from '@ivl/checkpoint';
 import { WeightCache } from './weight-cache';
-import { gelu, layerNorm, linear, softmaxInPlace } from './math';
+import { gelu, layerNorm, linear, rmsNorm, softmaxInPlace } from './math';
 
 /**
- * InternViT + pixel shuffle + mlp1 exactly as reference §4.1–4.4, for 448-px tiles:
+ * InternViT + pixel shuffle + mlp1 exactly as reference §4.1–4.4 (InternViT-6B's RMSNorm and full-width q/k norm as
+ * family doc §2), for 448-px tiles:
  * pixel values [T, 3, 448, 448] → image embeddings [T, numImageToken, llm hidden].
  */
 export class ReferenceVision {
@@ -60,8 +61,19 @@ export class ReferenceVision {
     const H = c.numHeads;
     const D = C / H;
     const p = `vision_model.encoder.layers.${l}.`;
-    const x = layerNorm(h, N, C, this.get(p + 'norm1.weight'), this.get(p + 'norm1.bias'), c.layerNormEps);
+    const norm = (t: Float32Array, rows: number, name: string) =>
+      c.normType === 'rms_norm' ? rmsNorm(t, rows, C, this.get(p + name + '.weight'), c.layerNormEps) : layerNorm(t, rows, C, this.get(p + name + '.weight'), this.get(p + name + '.bias'), c.layerNormEps);
+    const x = norm(h, N, 'norm1');
     const qkv = linear(x, N, C, this.get(p + 'attn.qkv.weight'), 3 * C, c.qkvBias ? this.get(p + 'attn.qkv.bias') : undefined);
+    if (c.qkNormalization) {
+      // One RMSNorm over all C = heads·D features of q, and one of k, per token (not per head).
+      for (const [off, name] of [[0, 'attn.q_norm'], [C, 'attn.k_norm']] as const) {
+        const part = new Float32Array(N * C);
+        for (let i = 0; i < N; i++) part.set(qkv.subarray(i * 3 * C + off, i * 3 * C + off + C), i * C);
+        const normed = rmsNorm(part, N, C, this.get(p + name + '.weight'), c.layerNormEps);
+        for (let i = 0; i < N; i++) qkv.set(normed.subarray(i * C, (i + 1) * C), i * 3 * C + off);
+      }
+    }
     const o = new Float32Array(N * C);
     const scores = new Float64Array(N);
     const scale = 1 / Math.sqrt(D);
@@ -85,7 +97,7 @@ export class ReferenceVision {
     const attn = linear(o, N, C, this.get(p + 'attn.proj.weight'), C, this.get(p + 'attn.proj.bias'));
     const ls1 = this.get(p + 'ls1');
     for (let i = 0; i < N * C; i++) h[i] += ls1[i % C] * attn[i];
-    const x2 = layerNorm(h, N, C, this.get(p + 'norm2.weight'), this.get(p + 'norm2.bias'), c.layerNormEps);
+    const x2 = norm(h, N, 'norm2');
     const f1 = linear(x2, N, C, this.get(p + 'mlp.fc1.weight'), c.intermediateSize, this.get(p + 'mlp.fc1.bias'));
     for (let i = 0; i < f1.length; i++) f1[i] = gelu(f1[i]);
     const f2 = linear(f1, N, c.intermediateSize, this.get(p + 'mlp.fc2.weight'), C, this.get(p + 'mlp.fc2.bias'));

@@ -8,7 +8,7 @@ import { argmax, freshCacheDir, maxAbsDiff, relErr, tinyCheckpoint } from '@ivl/
 import { ActArray } from './activations';
 import { ModelRunner } from './model-runner';
 
-const IMG = 151667;
+const QWEN_IMG = 151667;
 const cache = freshCacheDir('runtime');
 const toF32 = (a: ActArray) => (a instanceof Float32Array ? a : f16ToF32(a));
 
@@ -17,18 +17,28 @@ async function runner(dir: string, dtype: WeightFormat, plan?: Plan) {
   return ModelRunner.create(b, manifest, plan ?? cardPlan(1, manifest.config.llm.numLayers), { threads: 1 });
 }
 
-function promptIds(rng: Rng, n: number, images = 0): number[] {
+/** A chat-shaped prompt in the ids of the model's vocabulary (Qwen2's, or InternLM2's with BOS first). */
+function promptIds(rng: Rng, n: number, images = 0, ck?: Checkpoint): number[] {
+  if (ck?.config.llm.kind === 'internlm2') {
+    const ids: number[] = [1, 92543, 1008, 364];
+    for (let i = 0; i < n; i++) ids.push(3 + rng.int(92535));
+    if (images) ids.push(92544, ...Array(images * 256).fill(92546), 92545);
+    ids.push(92542, 364, 92543, 525, 364);
+    return ids;
+  }
   const ids: number[] = [151644, 8948, 198];
   for (let i = 0; i < n; i++) ids.push(rng.int(151643));
-  if (images) ids.push(151665, ...Array(images * 256).fill(IMG), 151666);
+  if (images) ids.push(151665, ...Array(images * 256).fill(QWEN_IMG), 151666);
   ids.push(151645, 198, 151644, 77091, 198);
   return ids;
 }
 
 /** Greedy continuation and per-step logits from the plain-TypeScript reference. */
 function referenceRun(ref: ReferenceLanguageModel, ids: number[], steps: number, image?: Float32Array) {
-  const H = (ref as unknown as { ckpt: Checkpoint }).ckpt.config.llm.hiddenSize;
-  const L = (ref as unknown as { ckpt: Checkpoint }).ckpt.config.llm.numLayers;
+  const cfg = (ref as unknown as { ckpt: Checkpoint }).ckpt.config;
+  const H = cfg.llm.hiddenSize;
+  const L = cfg.llm.numLayers;
+  const IMG = cfg.imageContextTokenId;
   const cacheKv = new ReferenceKvCache();
   const emb = ref.embed(ids);
   if (image) {
@@ -52,6 +62,7 @@ function referenceRun(ref: ReferenceLanguageModel, ids: number[], steps: number,
 }
 
 async function ortRun(r: ModelRunner, seq: string, ids: number[], steps: number, image?: ActArray, forced?: number[], chunkSize?: number) {
+  const IMG = r.manifest.config.imageContextTokenId;
   const logits: Float32Array[] = [await r.prefill({ seq, ids, chunkSize, image: image ? { embeds: image, tokenId: IMG } : undefined })];
   const tokens: number[] = [];
   for (let s = 0; s < steps; s++) {
@@ -63,7 +74,8 @@ async function ortRun(r: ModelRunner, seq: string, ids: number[], steps: number,
   return { logits, tokens };
 }
 
-describe.each(['tiny', 'tiny-odd', 'tiny-mha'])('fp32 graphs match the reference (%s)', (preset) => {
+// tiny-1b: head_dim 64, tied head. tiny-2b: InternLM2. tiny-26b: InternViT-6B style + InternLM2. tiny-78b: InternViT-6B + Qwen2.
+describe.each(['tiny', 'tiny-odd', 'tiny-mha', 'tiny-1b', 'tiny-2b', 'tiny-26b', 'tiny-78b'])('fp32 graphs match the reference (%s)', (preset) => {
   let dir: string;
   let ck: Checkpoint;
   let r: ModelRunner;
@@ -87,7 +99,7 @@ describe.each(['tiny', 'tiny-odd', 'tiny-mha'])('fp32 graphs match the reference
     const px = rng.fillNormal(new Float32Array(3 * S * S));
     const refVision = new ReferenceVision(ck).embedImages(px, 1);
     const image = await r.vision(px, 1);
-    const ids = promptIds(rng, 9, 1);
+    const ids = promptIds(rng, 9, 1, ck);
     const ref = referenceRun(new ReferenceLanguageModel(ck), ids, 4, refVision);
     const ours = await ortRun(r, 'chain', ids, 4, image);
     expect(ours.tokens).toEqual(ref.tokens.concat([]).slice(0, 4));
@@ -95,20 +107,20 @@ describe.each(['tiny', 'tiny-odd', 'tiny-mha'])('fp32 graphs match the reference
   });
 
   it('chunked prefill gives the same logits as one pass', async () => {
-    const ids = promptIds(new Rng(5), 40);
+    const ids = promptIds(new Rng(5), 40, 0, ck);
     const whole = await ortRun(r, 'w', ids, 2);
     const chunked = await ortRun(r, 'c', ids, 2, undefined, undefined, 16);
     whole.logits.forEach((l, i) => expect(maxAbsDiff(chunked.logits[i], l)).toBeLessThan(1e-5));
   });
 });
 
-describe('partition plans give the same outputs as one process (tiny, fp32)', () => {
-  it.each(['card:2', 'card:4', 'balanced:3'])('%s', async (spec) => {
-    const dir = tinyCheckpoint('tiny');
+describe('partition plans give the same outputs as one process (fp32)', () => {
+  it.each(['tiny', 'tiny-1b', 'tiny-26b', 'tiny-78b'].flatMap((p) => ['card:2', 'card:4', 'balanced:3'].map((s) => [p, s])))('%s %s', async (preset, spec) => {
+    const dir = tinyCheckpoint(preset);
     const base = await runner(dir, 'fp32');
     const L = base.manifest.config.llm.numLayers;
     const planned = await runner(dir, 'fp32', parsePlan(spec, L, { perLayer: 1, stageZeroExtra: 1 }));
-    const ids = promptIds(new Rng(3), 12);
+    const ids = promptIds(new Rng(3), 12, 0, Checkpoint.open(dir));
     const a = await ortRun(base, 'p', ids, 6);
     const b = await ortRun(planned, 'p', ids, 6);
     expect(b.tokens).toEqual(a.tokens);

@@ -1,8 +1,8 @@
 import { cpus } from 'node:os';
-import { BundleManifest, ensureBundleLocked } from '@ivl/compiler';
+import { Checkpoint, ModelConfig } from '@ivl/checkpoint';
+import { BundleManifest, ensureBundleLocked, isBundleDir, readManifest } from '@ivl/compiler';
 import { planCosts } from '@ivl/engine';
 import { Plan, PlanError, parsePlan } from '@ivl/plan';
-import { IMG_CONTEXT_ID } from '@ivl/prompt';
 import { StageEngineClient, StageEngineInfo } from '@ivl/runtime';
 import { WorkerOptions } from './worker-options';
 
@@ -17,16 +17,20 @@ export interface StageSetup {
 
 /** Resolves the bundle and the plan, and starts this stage's onnxruntime thread with only its own graphs. */
 export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
-  const { dir, manifest } = await ensureBundleLocked(o.model, { dtype: o.dtype, cacheDir: o.cacheDir });
-  const plan = parsePlan(o.plan, manifest.config.llm.numLayers, planCosts(manifest.config));
+  // The plan comes first so that a stage converts only its own share of a checkpoint (stage-local conversion).
+  const config: ModelConfig = isBundleDir(o.model) ? readManifest(o.model).config : Checkpoint.open(o.model).config;
+  const plan = parsePlan(o.plan, config.llm.numLayers, planCosts(config));
   if (plan.stages.length !== o.peers.length) throw new PlanError(`plan ${plan.name} has ${plan.stages.length} stages but ${o.peers.length} peer addresses were given`);
   if (!(o.stage >= 0 && o.stage < plan.stages.length)) throw new PlanError(`stage ${o.stage} is not in plan ${plan.name}`);
   const sp = plan.stages[o.stage];
+  const parts = { vision: sp.vision, embed: sp.embed, head: sp.head, layers: sp.ranges };
+  const { dir, manifest, converted } = await ensureBundleLocked(o.model, { dtype: o.dtype, cacheDir: o.cacheDir, parts });
+  if (converted) o.log(`converted this stage's share: read ${(manifest.stats.bytesRead / 1e9).toFixed(3)} GB of the checkpoint, wrote ${(manifest.stats.bytesWritten / 1e9).toFixed(3)} GB`);
   const { client, info } = await StageEngineClient.start({
     bundleDir: dir,
     ranges: sp.ranges,
     head: o.stage === 0,
-    imageTokenId: IMG_CONTEXT_ID,
+    imageTokenId: manifest.config.imageContextTokenId,
     session: { threads: o.threads ?? Math.max(1, cpus().length), device: o.device },
     kvBudgetBytes: o.kvBudgetMb * 1024 * 1024,
   });

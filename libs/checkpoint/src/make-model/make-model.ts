@@ -1,12 +1,12 @@
 import { mkdirSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname, basename } from 'node:path';
 import { DType, Rng, SafetensorsWriter, DTYPE_BYTES, numel, fromF32 } from '@ivl/tensor';
-import { writeTokenizerFiles } from '@ivl/prompt';
+import { writeInternLm2TokenizerFiles, writeTokenizerFiles } from '@ivl/prompt';
 import { parseModelConfig } from '../config';
 import { expectedTensors } from '../tensor-names';
 import { CheckpointError } from '../errors';
 import { initFor } from './init-recipe';
-import { ModelDims, PRESETS, PUBLISHED_GENERATION_CONFIG, publishedConfig } from './presets';
+import { INTERNLM2_GENERATION_CONFIG, ModelDims, PRESETS, PUBLISHED_GENERATION_CONFIG, publishedConfig } from './presets';
 
 export interface MakeModelOptions {
   preset: string;
@@ -104,8 +104,10 @@ export function makeModel(opts: MakeModelOptions): { dir: string; bytes: number 
       writeFileSync(join(tmp, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: sorted }, null, 2) + '\n');
     }
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(raw, null, 2) + '\n');
-    writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(PUBLISHED_GENERATION_CONFIG, null, 2) + '\n');
-    writeTokenizerFiles(tmp);
+    const internLm2 = config.llm.kind === 'internlm2';
+    writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(internLm2 ? INTERNLM2_GENERATION_CONFIG : PUBLISHED_GENERATION_CONFIG, null, 2) + '\n');
+    if (internLm2) writeInternLm2TokenizerFiles(tmp);
+    else writeTokenizerFiles(tmp);
     if (existsSync(out)) rmSync(out, { recursive: true });
     renameSync(tmp, out);
     return { dir: out, bytes: total };

@@ -4,7 +4,9 @@ import { WeightBinder } from './weight-binder';
 
 /**
  * InternViT (patch embedding, CLS, position table, pre-norm layers with layer scale) → drop CLS → pixel shuffle →
- * mlp1, for a batch of tiles: pixel_values [T, 3, S, S] → image_embeds [T, numImageToken, llm hidden].
+ * mlp1, for a batch of tiles: pixel_values [T, 3, S, S] → image_embeds [T, numImageToken, llm hidden]. The 300M
+ * style uses LayerNorm and a biased qkv; the 6B style RMSNorm (weight only), no qkv bias, and one RMSNorm across
+ * the full width of q and of k before the heads split (family doc §2). Both norms compute in fp32.
  */
 export function buildVisionGraph(m: BundleManifest): Uint8Array {
   const c = m.config;
@@ -27,15 +29,21 @@ export function buildVisionGraph(m: BundleManifest): Uint8Array {
   let h = g.op('Add', [g.op('Concat', [cls, patches], { axis: 1 }), w.tensor('vision.pos')]);
 
   const eps = floatAttr(v.layerNormEps);
+  const norm = (x: string, prefix: string): string =>
+    v.normType === 'rms_norm'
+      ? g.op('SimplifiedLayerNormalization', [x, w.tensor(prefix + '.w')], { axis: -1, epsilon: eps, stash_type: 1 })
+      : g.op('LayerNormalization', [x, w.tensor(prefix + '.w'), w.tensor(prefix + '.b')], { axis: -1, epsilon: eps });
   for (let i = 0; i < v.numLayers; i++) {
     const k = `vision.${i}.`;
-    const x = g.op('LayerNormalization', [h, w.tensor(k + 'norm1.w'), w.tensor(k + 'norm1.b')], { axis: -1, epsilon: eps });
-    const qkv = w.linear(x, k + 'qkv', k + 'qkv.bias');
-    const [q, kk, vv] = g.node('Split', [qkv], { axis: -1, num_outputs: 3 }, { outputs: 3 });
+    const x = norm(h, k + 'norm1');
+    const qkv = w.linear(x, k + 'qkv', v.qkvBias ? k + 'qkv.bias' : undefined);
+    const [q0, k0, vv] = g.node('Split', [qkv], { axis: -1, num_outputs: 3 }, { outputs: 3 });
+    const q = v.qkNormalization ? norm(q0, k + 'q_norm') : q0;
+    const kk = v.qkNormalization ? norm(k0, k + 'k_norm') : k0;
     const a = g.ms('MultiHeadAttention', [q, kk, vv], { num_heads: v.numHeads })[0];
     const o = w.linear(a, k + 'proj', k + 'proj.bias');
     h = g.op('Add', [h, g.op('Mul', [o, w.tensor(k + 'ls1')])]);
-    const x2 = g.op('LayerNormalization', [h, w.tensor(k + 'norm2.w'), w.tensor(k + 'norm2.b')], { axis: -1, epsilon: eps });
+    const x2 = norm(h, k + 'norm2');
     const f = g.op('Gelu', [w.linear(x2, k + 'fc1', k + 'fc1.bias')], { approximate: 'none' });
     h = g.op('Add', [h, g.op('Mul', [w.linear(f, k + 'fc2', k + 'fc2.bias'), w.tensor(k + 'ls2')])]);
   }

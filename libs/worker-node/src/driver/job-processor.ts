@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@ivl/checkpoint';
 import { EngineInput, RequestError, prepareInput, RequestLimits } from '@ivl/engine';
 import { SequenceDecoder, StepResult, validateSampling } from '@ivl/generation';
-import { IMG_CONTEXT_ID, IvlTokenizer } from '@ivl/prompt';
+import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageEngineClient } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
@@ -132,7 +132,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       if (seq) d.scheduler.cancel(seq);
     });
   };
-  seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, IMG_CONTEXT_ID, d.hidden, onStep);
+  seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, d.config.imageContextTokenId, d.hidden, onStep);
   seq.trace = injectContext();
   const reserve = Math.min(d.config.llm.maxPositionEmbeddings, prepared.ids.length + data.sampling.maxNewTokens);
   await d.admission.acquire(reserve).catch((e) => fail(new RequestError('too_long', (e as Error).message)));
