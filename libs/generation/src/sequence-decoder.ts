@@ -1,5 +1,7 @@
 import { IvlTokenizer, StopStringMatcher, StreamingDetokenizer, parseGrounding, type GroundedObject } from '@ivl/prompt';
+import { type TokenLogprob, processLogits, tokenLogprob } from './logits-processing';
 import { Sampler } from './sampler';
+import type { TokenConstraint } from './token-constraint';
 import { SamplingParams } from './sampling-params';
 import { StripStream } from './strip-stream';
 
@@ -11,6 +13,8 @@ export interface StepResult {
   delta: string;
   finished: boolean;
   finishReason?: FinishReason;
+  /** When the request asked for logprobs. */
+  logprob?: TokenLogprob;
 }
 
 export interface DecoderOptions {
@@ -20,6 +24,8 @@ export interface DecoderOptions {
   seed: number;
   /** Most tokens the context leaves room for; generation stops with 'length' there. */
   maxTokens?: number;
+  /** Restricts the tokens sampled (structured outputs, tool calls). */
+  constraint?: TokenConstraint;
 }
 
 /**
@@ -29,6 +35,8 @@ export interface DecoderOptions {
  */
 export class SequenceDecoder {
   readonly tokens: number[] = [];
+  /** One entry per token, when logprobs were asked for. */
+  readonly logprobs: TokenLogprob[] = [];
   private text = '';
   private readonly sampler: Sampler;
   private readonly detok: StreamingDetokenizer;
@@ -56,22 +64,43 @@ export class SequenceDecoder {
     return this.text;
   }
 
-  /** Samples the next token from `logits` and advances the state. */
+  /** Work to await before the next `accept` (the constraint's next mask); undefined when there is none. */
+  ready(): Promise<void> | undefined {
+    return this.finished ? undefined : this.opts.constraint?.ready();
+  }
+
+  /**
+   * Samples the next token from `logits` and advances the state. Logprobs are log_softmax of the processed scores
+   * (after logit_bias, the penalties and the constraint mask; before temperature, top-k, top-p and min-p).
+   */
   accept(logits: Float32Array): StepResult {
-    const seen = this.opts.params.repetitionPenalty !== 1 ? [...this.promptIds, ...this.tokens] : [];
-    return this.push(this.sampler.sample(logits, seen));
+    const p = this.opts.params;
+    const scores = processLogits(logits, p, this.promptIds, this.tokens, this.opts.constraint);
+    const token = this.sampler.draw(scores);
+    const lp = p.logprobs !== undefined ? tokenLogprob(scores, token, p.logprobs) : undefined;
+    return this.push(token, lp);
   }
 
   /** Advances with a known token (a replay of tokens already streamed before a retry). */
-  replay(token: number): StepResult {
+  replay(token: number, logprob?: TokenLogprob): StepResult {
     this.sampler.skip(1);
-    return this.push(token);
+    return this.push(token, logprob);
   }
 
-  private push(token: number): StepResult {
+  private push(token: number, logprob?: TokenLogprob): StepResult {
     if (this.finished) throw new Error('sequence already finished');
     this.tokens.push(token);
+    if (logprob) this.logprobs.push(logprob);
     const eos = !this.opts.params.ignoreEos && this.opts.eosTokenIds.includes(token);
+    const last = eos || this.tokens.length >= this.limit;
+    this.opts.constraint?.accept(token, last);
+    const step = this.advance(token, eos);
+    if (step.finished) this.opts.constraint?.dispose();
+    if (logprob) step.logprob = logprob;
+    return step;
+  }
+
+  private advance(token: number, eos: boolean): StepResult {
     let raw = '';
     if (!eos) {
       const step = this.stops.push(this.detok.push(token));
@@ -89,7 +118,9 @@ export class SequenceDecoder {
 
   /** Ends generation early (cancel, error); nothing more is emitted. */
   abort(reason: FinishReason): void {
-    if (!this.finished) this.finishReason = reason;
+    if (this.finished) return;
+    this.finishReason = reason;
+    this.opts.constraint?.dispose();
   }
 
   private finish(reason: FinishReason, tail: string): StepResult {
