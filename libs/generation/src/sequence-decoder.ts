@@ -44,6 +44,8 @@ export class SequenceDecoder {
   private readonly strip = new StripStream();
   private readonly limit: number;
   finishReason?: FinishReason;
+  /** Why generation ended with 'error' (a constraint that failed). */
+  error?: string;
 
   constructor(
     private readonly tokenizer: IvlTokenizer,
@@ -75,7 +77,15 @@ export class SequenceDecoder {
    */
   accept(logits: Float32Array): StepResult {
     const p = this.opts.params;
-    const scores = processLogits(logits, p, this.promptIds, this.tokens, this.opts.constraint);
+    let scores: Float32Array;
+    try {
+      scores = processLogits(logits, p, this.promptIds, this.tokens, this.opts.constraint);
+    } catch (e) {
+      // A grammar that failed ends this sequence only; the batch it ran in goes on.
+      this.error = (e as Error).message;
+      this.abort('error');
+      return { token: -1, delta: '', finished: true, finishReason: 'error' };
+    }
     const token = this.sampler.draw(scores);
     const lp = p.logprobs !== undefined ? tokenLogprob(scores, token, p.logprobs) : undefined;
     return this.push(token, lp);

@@ -90,7 +90,7 @@ export class GrammarEngine {
       return await f();
     } catch (e) {
       if (e instanceof GrammarError) throw e;
-      const aborted = e instanceof WebAssembly.RuntimeError || (e as Error).name === 'RuntimeError';
+      const aborted = (e as Error).name === 'RuntimeError'; // WebAssembly.RuntimeError: the instance aborted
       const reason = (owner && lastFatal(owner.x.errors)) ?? (e as Error).message;
       if (aborted && owner && owner.generation === this.generation) this.replace();
       throw new GrammarError(reason);

@@ -1,4 +1,5 @@
 import type { IvlTokenizer } from '@ivl/prompt';
+import { GrammarEngine } from './grammar-engine';
 
 /** Qwen2.5's tool-call tags are added tokens that a tool-call grammar must be able to produce. */
 const GRAMMAR_ADDED_TOKENS = new Set(['<tool_call>', '</tool_call>']);
@@ -16,4 +17,14 @@ export function grammarVocabulary(tokenizer: IvlTokenizer, vocabSize: number): s
     out[id] = t === undefined || (tokenizer.isAddedToken(id) && !GRAMMAR_ADDED_TOKENS.has(t)) ? '' : t;
   }
   return out;
+}
+
+/** A grammar engine for `tokenizer`, built on first use (its vocabulary info takes a few hundred ms to build). */
+export function lazyGrammarEngine(tokenizer: IvlTokenizer, vocabSize: number, stopTokenIds: number[]): () => Promise<GrammarEngine> {
+  let engine: Promise<GrammarEngine> | undefined;
+  return () => {
+    engine ??= GrammarEngine.create({ vocab: grammarVocabulary(tokenizer, vocabSize), stopTokenIds });
+    engine.catch(() => (engine = undefined));
+    return engine;
+  };
 }

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { keys } from './keys';
-import { FinishReason } from './job-schema';
+import { FinishReason, JobTokenLogprob } from './job-schema';
 
 /** One entry of a job's token stream. */
 export type TokenEvent =
-  | { id: string; kind: 'tokens'; index: number; tokens: number[]; delta: string }
+  | { id: string; kind: 'tokens'; index: number; tokens: number[]; delta: string; logprobs?: JobTokenLogprob[] }
   | { id: string; kind: 'end'; finishReason: FinishReason; error?: string };
 
 const STREAM_TTL_SECONDS = 24 * 3600;
@@ -22,27 +22,36 @@ return id`;
  * earlier attempts already published (to replay those tokens instead of re-sending them), and appends from there.
  */
 export class TokenStreamWriter {
-  private constructor(private readonly redis: Redis, private readonly jobId: string, private readonly owner: string, readonly published: number[]) {}
+  private constructor(
+    private readonly redis: Redis,
+    private readonly jobId: string,
+    private readonly owner: string,
+    readonly published: number[],
+    /** Log-probabilities of the published tokens, when they were asked for. */
+    readonly publishedLogprobs: JobTokenLogprob[] = [],
+  ) {}
 
   static async claim(redis: Redis, jobId: string, owner: string): Promise<TokenStreamWriter> {
     await redis.set(keys.streamOwner(jobId), owner, 'EX', STREAM_TTL_SECONDS);
     const published: number[] = [];
+    const logprobs: JobTokenLogprob[] = [];
     let ended = false;
     for (const e of await readAll(redis, jobId)) {
       if (e.kind === 'tokens') {
         if (e.index !== published.length) throw new Error(`token stream of job ${jobId} is inconsistent at entry ${e.id}`);
         published.push(...e.tokens);
+        if (e.logprobs) logprobs.push(...e.logprobs);
       } else ended = true;
     }
-    const w = new TokenStreamWriter(redis, jobId, owner, published);
+    const w = new TokenStreamWriter(redis, jobId, owner, published, logprobs);
     w.ended = ended;
     return w;
   }
 
   ended = false;
 
-  async append(index: number, tokens: number[], delta: string): Promise<void> {
-    await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta]);
+  async append(index: number, tokens: number[], delta: string, logprobs?: JobTokenLogprob[]): Promise<void> {
+    await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta, ...(logprobs?.length ? ['lp', JSON.stringify(logprobs)] : [])]);
   }
 
   async end(finishReason: FinishReason, error?: string): Promise<void> {
@@ -60,7 +69,9 @@ export function parseEntry(id: string, fields: string[]): TokenEvent {
   const f: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
   if (f.k === 'e') return { id, kind: 'end', finishReason: f.f as FinishReason, error: f.err };
-  return { id, kind: 'tokens', index: Number(f.i), tokens: f.ids ? f.ids.split(',').map(Number) : [], delta: f.d ?? '' };
+  const e: TokenEvent = { id, kind: 'tokens', index: Number(f.i), tokens: f.ids ? f.ids.split(',').map(Number) : [], delta: f.d ?? '' };
+  if (f.lp) e.logprobs = JSON.parse(f.lp) as JobTokenLogprob[];
+  return e;
 }
 
 async function readAll(redis: Redis, jobId: string): Promise<TokenEvent[]> {
