@@ -22,10 +22,10 @@ export class ChatController {
       requireJson(req);
       const who = principalOf(req);
       const prepared = await this.s.prepare(chatInputFromOpenAI(req.body));
-      const jobId = await this.s.enqueue(prepared, who);
-      if (prepared.stream) return await streamCompletion(this.s, prepared, jobId, who, res);
-      const body = await completeOnce(this.s, prepared, jobId, who, res);
-      if (body && !res.destroyed) res.setHeader('X-Request-Id', jobId).status(200).json(body);
+      const jobIds = await this.s.enqueueChoices(prepared, who);
+      if (prepared.stream) return await streamCompletion(this.s, prepared, jobIds, who, res);
+      const body = await completeOnce(this.s, prepared, jobIds, who, res);
+      if (body && !res.destroyed) res.setHeader('X-Request-Id', jobIds[0]).status(200).json(body);
     } finally {
       done();
     }
