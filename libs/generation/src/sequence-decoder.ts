@@ -26,6 +26,8 @@ export interface DecoderOptions {
   maxTokens?: number;
   /** Restricts the tokens sampled (structured outputs, tool calls). */
   constraint?: TokenConstraint;
+  /** Apply the card's strip() to the answer (chat); false for raw completions, which return the text as sampled. */
+  strip?: boolean;
 }
 
 /**
@@ -139,7 +141,7 @@ export class SequenceDecoder {
   }
 
   private emit(token: number, raw: string, finished: boolean): StepResult {
-    const delta = this.strip.push(raw);
+    const delta = this.opts.strip === false ? raw : this.strip.push(raw);
     this.text += delta;
     return { token, delta, finished, finishReason: this.finishReason };
   }

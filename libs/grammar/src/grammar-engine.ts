@@ -135,8 +135,25 @@ function compile(inst: Instance, spec: GrammarSpec): Promise<CompiledGrammar> {
     case 'json_schema':
       return inst.compiler.compileJSONSchema(spec.schema, ANY_WHITESPACE, ONE_LINE, SEPARATORS, spec.strict);
     case 'structural_tag':
-      return inst.compiler.compileStructuralTag(spec.tag);
+      return compactJsonInTag(inst, JSON.parse(spec.tag) as unknown).then((tag) => inst.compiler.compileStructuralTag(tag as object));
   }
+}
+
+/**
+ * A structural tag's json_schema parts would allow any whitespace between JSON tokens, in which a model can run
+ * until max_tokens; each is replaced by the grammar of the same schema in the compact one-line form used above.
+ */
+async function compactJsonInTag(inst: Instance, node: unknown): Promise<unknown> {
+  if (Array.isArray(node)) return Promise.all(node.map((n) => compactJsonInTag(inst, n)));
+  if (node === null || typeof node !== 'object') return node;
+  const o = node as Record<string, unknown>;
+  if (o.type === 'json_schema' && 'json_schema' in o) {
+    const ebnf = await inst.x.xg.Testings._jsonSchemaToEBNF(JSON.stringify(o.json_schema), ANY_WHITESPACE, ONE_LINE, SEPARATORS, true);
+    return { type: 'grammar', grammar: ebnf };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = await compactJsonInTag(inst, v);
+  return out;
 }
 
 /** Problems found before xgrammar sees the spec get a precise message (and cost no instance). */

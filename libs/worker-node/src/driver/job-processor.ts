@@ -88,6 +88,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     seed: data.sampling.seed,
     maxTokens: d.config.llm.maxPositionEmbeddings - prepared.ids.length,
     constraint,
+    strip: !data.rawPrompt,
   });
   writer.published.forEach((t, i) => decoder.replay(t, writer.publishedLogprobs[i]));
   const promptTokens = prepared.ids.length;
