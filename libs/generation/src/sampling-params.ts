@@ -21,6 +21,8 @@ export interface SamplingParams {
   minP?: number;
   /** Token id → value added to its logit before anything else (OpenAI's logit_bias, -100…100). */
   logitBias?: Record<number, number>;
+  /** false keeps special tokens in the text (grounding tags); chat() skips them. */
+  skipSpecialTokens?: boolean;
   /** Report log-probabilities: the chosen token's, plus this many most likely alternatives (0–20). */
   logprobs?: number;
 }

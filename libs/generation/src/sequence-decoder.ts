@@ -55,7 +55,7 @@ export class SequenceDecoder {
     private readonly opts: DecoderOptions,
   ) {
     this.sampler = new Sampler(opts.params, opts.seed);
-    this.detok = new StreamingDetokenizer(tokenizer, true);
+    this.detok = new StreamingDetokenizer(tokenizer, opts.params.skipSpecialTokens !== false);
     this.stops = new StopStringMatcher(opts.params.stop);
     this.limit = Math.min(opts.params.maxNewTokens, opts.maxTokens ?? Infinity);
   }

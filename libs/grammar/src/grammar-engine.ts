@@ -135,7 +135,7 @@ function compile(inst: Instance, spec: GrammarSpec): Promise<CompiledGrammar> {
     case 'json_schema':
       return inst.compiler.compileJSONSchema(spec.schema, ANY_WHITESPACE, ONE_LINE, SEPARATORS, spec.strict);
     case 'structural_tag':
-      return compactJsonInTag(inst, JSON.parse(spec.tag) as unknown).then((tag) => inst.compiler.compileStructuralTag(tag as object));
+      return compactJsonInTag(inst, JSON.parse(spec.tag) as unknown).then((tag) => inst.compiler.compileStructuralTag(tag as Record<string, unknown>));
   }
 }
 

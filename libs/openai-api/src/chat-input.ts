@@ -32,6 +32,8 @@ export interface ChatInput {
   maxDynamicPatch?: number;
   stream: boolean;
   includeUsage: boolean;
+  /** false: special tokens (grounding tags) stay in the text. */
+  skipSpecialTokens?: boolean;
   /** Choices to generate (OpenAI's n). */
   n?: number;
   presencePenalty?: number;

@@ -31,6 +31,7 @@ export function toChatInput(r: ChatCompletionRequest): ChatInput {
     stream: r.stream === true,
     includeUsage: r.stream === true && r.stream_options?.include_usage === true,
     n: r.n ?? undefined,
+    skipSpecialTokens: r.skip_special_tokens ?? undefined,
     presencePenalty: r.presence_penalty ?? undefined,
     frequencyPenalty: r.frequency_penalty ?? undefined,
     minP: r.min_p ?? undefined,

@@ -108,6 +108,7 @@ export async function prepareChat(input: ChatInput, ctx: PrepareContext): Promis
         repetitionPenalty: input.repetitionPenalty,
         seed: input.seed,
         stop: input.stop,
+        skipSpecialTokens: input.skipSpecialTokens === false ? false : undefined,
         ...sampling,
       },
     },

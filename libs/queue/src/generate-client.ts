@@ -89,6 +89,7 @@ export class GenerateClient {
         minP: s.minP,
         logitBias: s.logitBias,
         logprobs: s.logprobs,
+        skipSpecialTokens: s.skipSpecialTokens,
       },
       grammar: req.grammar,
       rawPrompt: req.rawPrompt,

@@ -49,6 +49,8 @@ export interface JobSampling {
   minP?: number;
   /** Token id (as a string key) → bias added to its logit. */
   logitBias?: Record<string, number>;
+  /** false: special tokens are kept in the text (vLLM's skip_special_tokens). */
+  skipSpecialTokens?: boolean;
   /** Report each token's log-probability and this many alternatives (0–20); absent: no logprobs. */
   logprobs?: number;
 }

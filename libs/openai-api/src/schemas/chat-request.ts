@@ -104,6 +104,8 @@ export const ChatCompletionRequestSchema = z.object({
   repetition_penalty: nullish(z.number().gt(0).max(10)),
   /** vLLM extension: drop tokens below min_p × the top token's probability. */
   min_p: nullish(z.number().min(0).max(1)),
+  /** vLLM extension: false keeps special tokens in the text (InternVL's `<ref>`/`<box>` grounding tags). */
+  skip_special_tokens: nullish(z.boolean()),
   seed: nullish(z.number().int().min(0).max(2 ** 32 - 1)),
   stop: nullish(z.union([z.string().min(1), z.array(z.string().min(1))])),
   n: nullish(z.number().int().min(1)),
