@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type ElementHandle, type Page } from 'puppeteer-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalCluster, startLocalCluster } from '@ivl/local-cluster';
@@ -129,7 +129,7 @@ describe.skipIf(!!reason)(`the playground in Chromium${reason ? ` — skipped: $
   it('an uploaded image and a question: the streamed answer appears and equals the REST answer', async () => {
     await setSlider('max-tokens', 16);
     await setSlider('max-tiles', 2);
-    const input = (await page.$('#files'))!;
+    const input = (await page.$('input#files')) as ElementHandle<HTMLInputElement>;
     await input.uploadFile(join(files, 'blue.png'));
     await page.waitForSelector('#attachments img');
     await page.type('#question', 'What colour is this image?');
@@ -213,7 +213,7 @@ describe.skipIf(!!reason)(`the playground in Chromium${reason ? ` — skipped: $
 
   it('a rejected image is a clear message and the chat goes on; clear empties it', async () => {
     await page.click('#clear');
-    const input = (await page.$('#files'))!;
+    const input = (await page.$('input#files')) as ElementHandle<HTMLInputElement>;
     await input.uploadFile(join(files, 'broken.png'));
     await page.waitForSelector('#attachments img');
     await page.type('#question', 'What is this?');
