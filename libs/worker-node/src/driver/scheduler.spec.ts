@@ -36,7 +36,9 @@ class SlowScript implements TokenConstraint {
     this.step++;
     if (!last) this.schedule();
   }
-  dispose() {}
+  dispose() {
+    this.pending = undefined;
+  }
 }
 
 describe('Scheduler with constrained sequences', () => {
