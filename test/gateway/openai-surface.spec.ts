@@ -192,6 +192,25 @@ describe.skipIf(!!reason)(`the OpenAI surface against a local cluster${reason ? 
     expect(a.usage!.prompt_tokens).toBe((await openai.chat.completions.create({ ...req, n: 1 })).usage!.prompt_tokens);
   }, 120_000);
 
+  it('n = 2 streamed: chunks carry their choice index, each choice equals its non-streamed twin, usage counts both', async () => {
+    const req = { model: 'tiny', messages: ask, max_tokens: 8, temperature: 1, seed: 77, n: 2 };
+    const whole = await openai.chat.completions.create(req);
+    const stream = await openai.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+    const texts = ['', ''];
+    const finishes: Array<string | null> = [null, null];
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        texts[c.index] += c.delta?.content ?? '';
+        finishes[c.index] = c.finish_reason ?? finishes[c.index];
+      }
+      usage = chunk.usage ?? usage;
+    }
+    expect(texts).toEqual(whole.choices.map((c) => c.message.content));
+    expect(finishes).toEqual(whole.choices.map((c) => c.finish_reason));
+    expect(usage).toEqual(whole.usage);
+  }, 120_000);
+
   it('logit_bias and the penalties change the answer as defined', async () => {
     const plain = await openai.chat.completions.create({ model: 'tiny', messages: ask, max_tokens: 6, temperature: 0, logprobs: true });
     const first = plain.choices[0].logprobs!.content![0];
