@@ -1,6 +1,6 @@
 // Bundles the apps and the onnxruntime worker-thread entry into dist/ (our code only; node_modules stay external).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entryPoints = {
@@ -25,3 +25,22 @@ await build({
   tsconfig: 'tsconfig.json',
   logLevel: 'warning',
 });
+
+// The web playground: one browser bundle (markdown parser and sanitizer inside, nothing from a CDN) and its page,
+// served by the gateway from dist/playground.
+const page = 'libs/playground/src/page';
+await build({
+  absWorkingDir: root,
+  entryPoints: [`${page}/main.ts`],
+  outfile: 'dist/playground/app.js',
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  minify: true,
+  sourcemap: true,
+  tsconfig: 'tsconfig.json',
+  logLevel: 'warning',
+});
+mkdirSync(root + 'dist/playground', { recursive: true });
+for (const f of ['index.html', 'style.css']) copyFileSync(`${root}${page}/${f}`, `${root}dist/playground/${f}`);

@@ -35,7 +35,7 @@ describe('health, readiness and docs', () => {
   it('serves the OpenAPI document and Swagger UI without auth', async () => {
     const doc = (await (await gw.get('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, { properties?: object }> } };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/models', '/v1/files', '/v1/files/{file_id}/content', '/v1/batches', '/v1/batches/{batch_id}', '/v1/batches/{batch_id}/cancel', '/healthz', '/readyz']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/models', '/v1/files', '/v1/files/{file_id}/content', '/v1/batches', '/v1/batches/{batch_id}', '/v1/batches/{batch_id}/cancel', '/healthz', '/readyz', '/v1/completions', '/tokenize', '/detokenize']));
     expect(doc.components.schemas.ChatCompletionRequest.properties).toHaveProperty('max_dynamic_patch');
     const page = await gw.get('/docs');
     expect(page.headers.get('content-type')).toMatch(/text\/html/);

@@ -95,6 +95,7 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): Pick<GatewayOp
   set('maxPromptTokens', num(env.IVL_MAX_PROMPT_TOKENS));
   set('maxTokens', num(env.IVL_MAX_TOKENS));
   set('urlTimeoutMs', num(env.IVL_URL_TIMEOUT_MS));
+  set('maxChoices', num(env.IVL_MAX_N));
   set('allowPrivateUrls', bool(env.IVL_ALLOW_PRIVATE_URLS));
   set('maxQueued', num(env.IVL_MAX_QUEUED));
   set('rateLimitPerMinute', num(env.IVL_RATE_LIMIT_RPM));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CreateBatchSchema } from '@ivl/batch';
-import { ChatCompletionRequestSchema } from '@ivl/openai-api';
+import { ChatCompletionRequestSchema, CompletionRequestSchema, DetokenizeRequestSchema, TokenizeRequestSchema } from '@ivl/openai-api';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
 
@@ -42,7 +42,7 @@ export function openApiDocument(modelNames: string[]): object {
       version: '1.0.0',
       description:
         `OpenAI-compatible API for InternVL2.5 (served as ${modelNames.map((n) => `\`${n}\``).join(', ')}). ` +
-        'Extensions: `top_k`, `repetition_penalty`, `max_dynamic_patch` (per request and per image), `video_url` parts, and a `grounding` ' +
+        'Extensions: `top_k`, `min_p`, `repetition_penalty`, `skip_special_tokens`, `max_dynamic_patch` (per request and per image), `video_url` parts, and a `grounding` ' +
         'field on the message when the answer contains `<ref>…</ref><box>…</box>` (boxes in pixels of the first image; non-streamed responses only).',
     },
     security: [{ bearer: [] }],
@@ -51,6 +51,9 @@ export function openApiDocument(modelNames: string[]): object {
       schemas: {
         Error: ERROR,
         ChatCompletionRequest: schema(ChatCompletionRequestSchema),
+        CompletionRequest: schema(CompletionRequestSchema),
+        TokenizeRequest: schema(TokenizeRequestSchema),
+        DetokenizeRequest: schema(DetokenizeRequestSchema),
         CreateBatchRequest: schema(CreateBatchSchema),
       },
     },
@@ -65,6 +68,18 @@ export function openApiDocument(modelNames: string[]): object {
           },
         },
       },
+      '/v1/completions': {
+        post: {
+          summary: 'Text completion of a raw prompt (no chat template); streamed as server-sent events when stream is true',
+          requestBody: { required: true, ...json('CompletionRequest') },
+          responses: {
+            '200': { description: 'text_completion, or a text/event-stream of them ending with data: [DONE]', content: { 'application/json': { schema: { type: 'object' } }, 'text/event-stream': { schema: { type: 'string' } } } },
+            ...errors(400, 401, 404, 415, 429, 503),
+          },
+        },
+      },
+      '/tokenize': { post: { summary: "Token ids of a raw prompt or of chat messages as the worker builds them (vLLM's shape)", requestBody: { required: true, ...json('TokenizeRequest') }, responses: { '200': ok('{count, max_model_len, tokens}'), ...errors(400, 401, 404, 413, 415, 422) } } },
+      '/detokenize': { post: { summary: 'Text of token ids', requestBody: { required: true, ...json('DetokenizeRequest') }, responses: { '200': ok('{prompt}'), ...errors(400, 401, 404, 415) } } },
       '/v1/models': { get: { summary: 'List models', responses: { '200': ok('list of model objects'), ...errors(401) } } },
       '/v1/models/{model}': { get: { summary: 'Get a model', parameters: id('model'), responses: { '200': ok('model object'), ...errors(401, 404) } } },
       '/v1/files': {

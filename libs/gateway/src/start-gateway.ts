@@ -15,6 +15,7 @@ import { consoleLogger, nestLogger, silentLogger } from './logger';
 import { GatewayModule } from './nest/gateway.module';
 import { OpenAIExceptionFilter } from './nest/openai-exception.filter';
 import { openApiDocument } from './openapi';
+import { servePlayground } from './playground';
 import { batchRunner } from './services/batch-runner';
 import { GatewayServices } from './services/gateway-services';
 
@@ -82,6 +83,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   app.use(bodyErrors(limits.maxBodyBytes));
   // swagger-ui-dist ships the UI as static files (it has no typings; its folder is all we need).
   app.useStaticAssets(dirname(require.resolve('swagger-ui-dist/package.json')), { prefix: '/docs/assets', index: false });
+  servePlayground(app, log);
   app.useGlobalFilters(new OpenAIExceptionFilter(log));
   await app.listen(opts.port ?? 8000, host);
   const server = app.getHttpServer() as import('node:http').Server;

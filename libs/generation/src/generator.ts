@@ -2,6 +2,7 @@ import { IvlTokenizer } from '@ivl/prompt';
 import { ActArray, ModelRunner } from '@ivl/runtime';
 import { FinishReason, SequenceDecoder } from './sequence-decoder';
 import { SamplingParams } from './sampling-params';
+import type { TokenConstraint } from './token-constraint';
 
 export interface GenerateInput {
   ids: number[];
@@ -10,6 +11,7 @@ export interface GenerateInput {
   params: SamplingParams;
   eosTokenIds: number[];
   seed: number;
+  constraint?: TokenConstraint;
   /** Prefill chunk length (positions per pass); bounds activation memory for long image prompts. */
   prefillChunk?: number;
   onDelta?: (delta: string, token: number) => void;
@@ -36,6 +38,7 @@ export async function generate(runner: ModelRunner, tokenizer: IvlTokenizer, inp
     eosTokenIds: input.eosTokenIds,
     seed: input.seed,
     maxTokens: maxPos - input.ids.length,
+    constraint: input.constraint,
   });
   try {
     const firstLogits = await runner.prefill({
@@ -46,6 +49,7 @@ export async function generate(runner: ModelRunner, tokenizer: IvlTokenizer, inp
     });
     let logits = firstLogits;
     for (;;) {
+      await decoder.ready();
       const step = decoder.accept(logits);
       if (step.delta || step.finished) input.onDelta?.(step.delta, step.token);
       if (step.finished) break;

@@ -3,7 +3,8 @@ import { SamplingParams } from './sampling-params';
 
 /**
  * Picks the next token from logits with Hugging Face's processing order: repetition penalty, temperature,
- * top-k, top-p, then a draw from the renormalised distribution. One uniform number is consumed per sampled
+ * top-k, top-p, then a draw from the renormalised distribution. `draw` takes scores already processed by
+ * processLogits (bias, penalties, constraint mask) and applies temperature, min-p, top-k and top-p. One uniform number is consumed per sampled
  * token, so a replay can fast-forward the generator exactly.
  */
 export class Sampler {
@@ -23,9 +24,13 @@ export class Sampler {
   }
 
   sample(logits: Float32Array, seen: Iterable<number>): number {
-    const scores = this.p.repetitionPenalty !== 1 ? penalise(logits, seen, this.p.repetitionPenalty) : logits;
+    return this.draw(this.p.repetitionPenalty !== 1 ? penalise(logits, seen, this.p.repetitionPenalty) : logits);
+  }
+
+  /** Draws from scores that have had every logits processor applied already. */
+  draw(scores: Float32Array): number {
     if (this.greedy) return argmax(scores);
-    const { ids, weights, total } = candidates(scores, this.p.temperature, this.p.topK, this.p.topP);
+    const { ids, weights, total } = candidates(scores, this.p.temperature, this.p.topK, this.p.topP, this.p.minP ?? 0);
     // The draw walks the kept tokens in any fixed order: the distribution, not the order, is what matters.
     let u = this.rng.next() * total;
     if (!ids) {
@@ -63,7 +68,7 @@ function penalise(logits: Float32Array, seen: Iterable<number>, penalty: number)
  * over the whole vocabulary: top-k is a selection, and the top-p nucleus is found by logarithmic weight bands —
  * bands wholly inside the nucleus are taken as they are, and only the band where the mass crosses p is sorted.
  */
-function candidates(scores: Float32Array, temperature: number, topK: number, topP: number): { ids?: Int32Array; weights: Float64Array; total: number } {
+function candidates(scores: Float32Array, temperature: number, topK: number, topP: number, minP: number): { ids?: Int32Array; weights: Float64Array; total: number } {
   const V = scores.length;
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (scores[i] > max) max = scores[i];
@@ -71,6 +76,8 @@ function candidates(scores: Float32Array, temperature: number, topK: number, top
   let z = 0;
   for (let i = 0; i < V; i++) {
     w[i] = Math.exp((scores[i] - max) / temperature);
+    // min-p: the top token has weight 1, so a weight is its probability relative to the top token's.
+    if (w[i] < minP) w[i] = 0;
     z += w[i];
   }
   let ids: Int32Array | undefined;

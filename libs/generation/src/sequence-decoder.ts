@@ -1,5 +1,7 @@
 import { IvlTokenizer, StopStringMatcher, StreamingDetokenizer, parseGrounding, type GroundedObject } from '@ivl/prompt';
+import { type TokenLogprob, processLogits, tokenLogprob } from './logits-processing';
 import { Sampler } from './sampler';
+import type { TokenConstraint } from './token-constraint';
 import { SamplingParams } from './sampling-params';
 import { StripStream } from './strip-stream';
 
@@ -11,6 +13,8 @@ export interface StepResult {
   delta: string;
   finished: boolean;
   finishReason?: FinishReason;
+  /** When the request asked for logprobs. */
+  logprob?: TokenLogprob;
 }
 
 export interface DecoderOptions {
@@ -20,6 +24,10 @@ export interface DecoderOptions {
   seed: number;
   /** Most tokens the context leaves room for; generation stops with 'length' there. */
   maxTokens?: number;
+  /** Restricts the tokens sampled (structured outputs, tool calls). */
+  constraint?: TokenConstraint;
+  /** Apply the card's strip() to the answer (chat); false for raw completions, which return the text as sampled. */
+  strip?: boolean;
 }
 
 /**
@@ -29,6 +37,8 @@ export interface DecoderOptions {
  */
 export class SequenceDecoder {
   readonly tokens: number[] = [];
+  /** One entry per token, when logprobs were asked for. */
+  readonly logprobs: TokenLogprob[] = [];
   private text = '';
   private readonly sampler: Sampler;
   private readonly detok: StreamingDetokenizer;
@@ -36,6 +46,8 @@ export class SequenceDecoder {
   private readonly strip = new StripStream();
   private readonly limit: number;
   finishReason?: FinishReason;
+  /** Why generation ended with 'error' (a constraint that failed). */
+  error?: string;
 
   constructor(
     private readonly tokenizer: IvlTokenizer,
@@ -43,7 +55,7 @@ export class SequenceDecoder {
     private readonly opts: DecoderOptions,
   ) {
     this.sampler = new Sampler(opts.params, opts.seed);
-    this.detok = new StreamingDetokenizer(tokenizer, true);
+    this.detok = new StreamingDetokenizer(tokenizer, opts.params.skipSpecialTokens !== false);
     this.stops = new StopStringMatcher(opts.params.stop);
     this.limit = Math.min(opts.params.maxNewTokens, opts.maxTokens ?? Infinity);
   }
@@ -56,22 +68,51 @@ export class SequenceDecoder {
     return this.text;
   }
 
-  /** Samples the next token from `logits` and advances the state. */
+  /** Work to await before the next `accept` (the constraint's next mask); undefined when there is none. */
+  ready(): Promise<void> | undefined {
+    return this.finished ? undefined : this.opts.constraint?.ready();
+  }
+
+  /**
+   * Samples the next token from `logits` and advances the state. Logprobs are log_softmax of the processed scores
+   * (after logit_bias, the penalties and the constraint mask; before temperature, top-k, top-p and min-p).
+   */
   accept(logits: Float32Array): StepResult {
-    const seen = this.opts.params.repetitionPenalty !== 1 ? [...this.promptIds, ...this.tokens] : [];
-    return this.push(this.sampler.sample(logits, seen));
+    const p = this.opts.params;
+    let scores: Float32Array;
+    try {
+      scores = processLogits(logits, p, this.promptIds, this.tokens, this.opts.constraint);
+    } catch (e) {
+      // A grammar that failed ends this sequence only; the batch it ran in goes on.
+      this.error = (e as Error).message;
+      this.abort('error');
+      return { token: -1, delta: '', finished: true, finishReason: 'error' };
+    }
+    const token = this.sampler.draw(scores);
+    const lp = p.logprobs !== undefined ? tokenLogprob(scores, token, p.logprobs) : undefined;
+    return this.push(token, lp);
   }
 
   /** Advances with a known token (a replay of tokens already streamed before a retry). */
-  replay(token: number): StepResult {
+  replay(token: number, logprob?: TokenLogprob): StepResult {
     this.sampler.skip(1);
-    return this.push(token);
+    return this.push(token, logprob);
   }
 
-  private push(token: number): StepResult {
+  private push(token: number, logprob?: TokenLogprob): StepResult {
     if (this.finished) throw new Error('sequence already finished');
     this.tokens.push(token);
+    if (logprob) this.logprobs.push(logprob);
     const eos = !this.opts.params.ignoreEos && this.opts.eosTokenIds.includes(token);
+    const last = eos || this.tokens.length >= this.limit;
+    this.opts.constraint?.accept(token, last);
+    const step = this.advance(token, eos);
+    if (step.finished) this.opts.constraint?.dispose();
+    if (logprob) step.logprob = logprob;
+    return step;
+  }
+
+  private advance(token: number, eos: boolean): StepResult {
     let raw = '';
     if (!eos) {
       const step = this.stops.push(this.detok.push(token));
@@ -89,7 +130,9 @@ export class SequenceDecoder {
 
   /** Ends generation early (cancel, error); nothing more is emitted. */
   abort(reason: FinishReason): void {
-    if (!this.finished) this.finishReason = reason;
+    if (this.finished) return;
+    this.finishReason = reason;
+    this.opts.constraint?.dispose();
   }
 
   private finish(reason: FinishReason, tail: string): StepResult {
@@ -98,7 +141,7 @@ export class SequenceDecoder {
   }
 
   private emit(token: number, raw: string, finished: boolean): StepResult {
-    const delta = this.strip.push(raw);
+    const delta = this.opts.strip === false ? raw : this.strip.push(raw);
     this.text += delta;
     return { token, delta, finished, finishReason: this.finishReason };
   }

@@ -5,6 +5,7 @@ import { badRequest } from './errors';
 export interface ImageSlot {
   source: MediaSource;
   maxNum?: number;
+  detail?: 'auto' | 'low' | 'high';
   param: string;
 }
 
@@ -88,7 +89,7 @@ function renderUser(m: InputMessage): Rendered {
   const videos = m.parts.filter((p): p is Extract<InputPart, { type: 'video' }> => p.type === 'video');
   if (videos.length > 1) throw badRequest('invalid_value', 'at most one video per request is supported', videos[1].param);
   const video = videos[0] ? { source: videos[0].source, numSegments: videos[0].numSegments, bound: videos[0].bound, param: videos[0].param } : undefined;
-  const images = imageParts.map((p) => ({ source: p.source, maxNum: p.maxNum, param: p.param }));
+  const images = imageParts.map((p) => ({ source: p.source, maxNum: p.maxNum, detail: p.detail, param: p.param }));
   const joined = texts.join('\n');
   const written = countImagePlaceholders(joined);
   if (written > 0) {

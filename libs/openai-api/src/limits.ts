@@ -26,6 +26,8 @@ export interface RequestLimits {
   /** Upper bound on max_tokens; a request without max_tokens gets min(this, context − prompt). Defaults to the context. */
   maxTokens?: number;
   maxStopSequences: number;
+  /** Largest `n` (choices per request); each choice is a sequence in the pipeline. */
+  maxChoices: number;
   /** Downloads of image/video URLs. */
   urlTimeoutMs: number;
   maxRedirects: number;
@@ -45,6 +47,7 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxVideoFrames: 32,
   defaultVideoFrames: 8,
   maxStopSequences: 16,
+  maxChoices: 8,
   urlTimeoutMs: 10_000,
   maxRedirects: 3,
   allowPrivateUrls: false,

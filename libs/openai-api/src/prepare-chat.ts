@@ -1,6 +1,7 @@
 import { PromptError, encodeRequest } from '@ivl/prompt';
 import { MAX_TILES_LIMIT, planTiles, videoPromptPrefix } from '@ivl/preprocess';
-import type { SubmitRequest } from '@ivl/queue';
+import type { GrammarEngine } from '@ivl/grammar';
+import type { JobGrammar, SubmitRequest } from '@ivl/queue';
 import type { ChatInput } from './chat-input';
 import { type CardConversation, type ImageSlot, toCardConversation } from './conversation';
 import { ApiError, badRequest, notFound } from './errors';
@@ -10,12 +11,17 @@ import { loadMedia } from './media/load-media';
 import { probeImage } from './media/probe-image';
 import { probeVideo } from './media/probe-video';
 import type { ServedModel } from './served-model';
+import { responseGrammar } from './response-format';
+import { type ToolPlan, planTools } from './tools/tool-grammar';
+import { toolSystemPrompt } from './tools/tool-prompt';
 
 export interface PrepareContext {
   model: ServedModel;
   limits: RequestLimits;
   /** Test hook: replaces the public-address check for media URLs. */
   addressPolicy?: AddressPolicy;
+  /** Compiles grammars (response_format, tools) so that one the worker could not compile is refused here. */
+  grammar?: () => Promise<GrammarEngine>;
 }
 
 /** A request that passed every check, ready for GenerateClient.submit. */
@@ -30,6 +36,11 @@ export interface PreparedChat {
   includeUsage: boolean;
   /** Tiles per `<image>` (video frames included). */
   numPatches: number[];
+  /** Choices: one job each, seeds seed, seed+1, … */
+  n: number;
+  logprobs: boolean;
+  /** Tools offered; the answer is split into text and tool calls unless tool_choice was none. */
+  tools?: ToolPlan;
 }
 
 /**
@@ -44,7 +55,15 @@ export async function prepareChat(input: ChatInput, ctx: PrepareContext): Promis
   if (input.stop.length > limits.maxStopSequences) {
     throw badRequest('invalid_value', `at most ${limits.maxStopSequences} stop sequences are allowed`, 'stop');
   }
+  const n = checkN(input.n, limits.maxChoices);
+  const sampling = samplingOptions(input, model);
+  const tools = planTools(input.tools, input.toolChoice);
+  const formatGrammar = responseGrammar(input.responseFormat);
+  if (formatGrammar && tools?.grammar) throw badRequest('invalid_value', 'response_format cannot be combined with tools unless tool_choice is none', 'response_format');
+  const grammar = tools?.grammar ?? formatGrammar;
+  if (grammar) await checkGrammar(grammar, tools?.grammar ? 'tools' : input.responseFormat?.type === 'json_schema' ? 'response_format.json_schema.schema' : 'response_format', ctx);
   const conv = toCardConversation(input.messages);
+  if (tools) conv.system = toolSystemPrompt(conv.system, tools.tools);
   if (conv.images.length > limits.maxImagesPerRequest) {
     throw badRequest('too_many_images', `the request has ${conv.images.length} images (earlier turns included); the limit is ${limits.maxImagesPerRequest}`, conv.images[limits.maxImagesPerRequest].param);
   }
@@ -67,7 +86,11 @@ export async function prepareChat(input: ChatInput, ctx: PrepareContext): Promis
     stream: input.stream,
     includeUsage: input.includeUsage,
     numPatches,
+    n,
+    logprobs: sampling.logprobs !== undefined,
+    tools,
     submit: {
+      grammar,
       model: model.names[0],
       input: {
         system: conv.system,
@@ -85,9 +108,62 @@ export async function prepareChat(input: ChatInput, ctx: PrepareContext): Promis
         repetitionPenalty: input.repetitionPenalty,
         seed: input.seed,
         stop: input.stop,
+        skipSpecialTokens: input.skipSpecialTokens === false ? false : undefined,
+        ...sampling,
       },
     },
   };
+}
+
+/**
+ * The exact token ids the worker will run for a chat request (template, image blocks expanded, tools in the system
+ * prompt), for /tokenize. Media are loaded and checked as for a real request, since their tiles decide the count.
+ */
+export async function tokenizeChat(input: ChatInput, ctx: PrepareContext): Promise<number[]> {
+  const tools = planTools(input.tools, input.toolChoice);
+  const conv = toCardConversation(input.messages);
+  if (tools) conv.system = toolSystemPrompt(conv.system, tools.tools);
+  const requestMaxNum = checkMaxNum(input.maxDynamicPatch, 'max_dynamic_patch', ctx);
+  const images = await Promise.all(conv.images.map((slot) => prepareImage(slot, requestMaxNum, ctx)));
+  const video = conv.video ? await prepareVideo(conv, ctx) : undefined;
+  const numPatches = [...images.map((i) => i.numTiles), ...(video ? new Array<number>(video.numSegments).fill(1) : [])];
+  return promptIds(conv, numPatches, video?.numSegments, ctx);
+}
+
+export function checkN(n: number | undefined, max: number): number {
+  if (n === undefined) return 1;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw badRequest('invalid_value', `n must be an integer between 1 and ${max}, got ${n}`, 'n');
+  return n;
+}
+
+/** The OpenAI sampling options beyond the basic ones, checked against the vocabulary. */
+export function samplingOptions(input: Pick<ChatInput, 'topLogprobs' | 'logprobs' | 'logitBias' | 'presencePenalty' | 'frequencyPenalty' | 'minP'>, model: ServedModel) {
+  const vocab = model.config.llm.vocabSize;
+  if (input.topLogprobs !== undefined && !input.logprobs) throw badRequest('invalid_value', 'top_logprobs requires logprobs to be true', 'top_logprobs');
+  if (input.topLogprobs !== undefined && input.topLogprobs > 20) throw badRequest('invalid_value', `top_logprobs must be at most 20, got ${input.topLogprobs}`, 'top_logprobs');
+  const bias = input.logitBias && Object.keys(input.logitBias).length ? input.logitBias : undefined;
+  for (const [id, v] of Object.entries(bias ?? {})) {
+    if (!/^\d+$/.test(id) || Number(id) >= vocab) throw badRequest('invalid_value', `logit_bias has the unknown token id ${id}; ids are integers below ${vocab}`, 'logit_bias');
+    if (!(v >= -100 && v <= 100)) throw badRequest('invalid_value', `logit_bias values must be between -100 and 100 (token ${id}: ${v})`, 'logit_bias');
+  }
+  return {
+    presencePenalty: input.presencePenalty || undefined,
+    frequencyPenalty: input.frequencyPenalty || undefined,
+    minP: input.minP || undefined,
+    logitBias: bias,
+    logprobs: input.logprobs ? (input.topLogprobs ?? 0) : undefined,
+  };
+}
+
+async function checkGrammar(g: JobGrammar, param: string, ctx: PrepareContext): Promise<void> {
+  if (!ctx.grammar) return;
+  const engine = await ctx.grammar();
+  try {
+    await engine.validate(g);
+  } catch (e) {
+    const what = param === 'tools' ? 'the tools\' parameter schemas cannot be compiled into a grammar' : 'the response format cannot be compiled into a grammar';
+    throw badRequest('invalid_value', `${what}: ${(e as Error).message}`, param);
+  }
 }
 
 function checkMaxNum(value: number | undefined, param: string, ctx: PrepareContext): number | undefined {
@@ -101,7 +177,8 @@ function checkMaxNum(value: number | undefined, param: string, ctx: PrepareConte
 
 async function prepareImage(slot: ImageSlot, requestMaxNum: number | undefined, ctx: PrepareContext) {
   const { limits, model } = ctx;
-  const maxNum = checkMaxNum(slot.maxNum, `${slot.param}.max_dynamic_patch`, ctx) ?? requestMaxNum ?? model.config.maxDynamicPatch;
+  // detail "low" is OpenAI's low-resolution mode: one 448-px tile (InternVL's thumbnail-only view).
+  const maxNum = slot.detail === 'low' ? 1 : (checkMaxNum(slot.maxNum, `${slot.param}.max_dynamic_patch`, ctx) ?? requestMaxNum ?? model.config.maxDynamicPatch);
   const data = await loadMedia(slot.source, 'image', slot.param, {
     maxBytes: limits.maxImageBytes,
     timeoutMs: limits.urlTimeoutMs,
@@ -144,6 +221,10 @@ const PROMPT_ERROR_CODES: Record<string, string> = {
 };
 
 function countPrompt(conv: CardConversation, numPatches: number[], frames: number | undefined, ctx: PrepareContext): number {
+  return promptIds(conv, numPatches, frames, ctx).length;
+}
+
+function promptIds(conv: CardConversation, numPatches: number[], frames: number | undefined, ctx: PrepareContext): number[] {
   try {
     const enc = encodeRequest(ctx.model.tokenizer, {
       system: conv.system,
@@ -153,14 +234,14 @@ function countPrompt(conv: CardConversation, numPatches: number[], frames: numbe
       numPatchesList: numPatches,
       numImageToken: ctx.model.config.numImageToken,
     });
-    return enc.ids.length;
+    return enc.ids;
   } catch (e) {
     if (e instanceof PromptError) throw badRequest(PROMPT_ERROR_CODES[e.code] ?? 'invalid_value', e.message, 'messages');
     throw e;
   }
 }
 
-function tokenBudget(promptTokens: number, requested: number | undefined, ctx: PrepareContext): number {
+export function tokenBudget(promptTokens: number, requested: number | undefined, ctx: PrepareContext): number {
   const context = Math.min(ctx.model.contextLength, ctx.limits.maxContextTokens ?? Infinity);
   const maxPrompt = Math.min(ctx.limits.maxPromptTokens ?? context, context);
   const maxTokensCap = Math.min(ctx.limits.maxTokens ?? context, context);

@@ -1,4 +1,8 @@
+import type { IvlTokenizer } from '@ivl/prompt';
 import type { FinishReason, GenerateJobResult, GroundedBox } from '@ivl/queue';
+import { type OpenAILogprobs, openaiLogprobs } from './logprobs';
+import { type ToolCall, parseToolCalls } from './tools/tool-calls';
+import type { ToolPlan } from './tools/tool-grammar';
 
 export interface Usage {
   prompt_tokens: number;
@@ -6,7 +10,7 @@ export interface Usage {
   total_tokens: number;
 }
 
-export type OpenAIFinishReason = 'stop' | 'length';
+export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface ChatCompletion {
   id: string;
@@ -14,18 +18,26 @@ export interface ChatCompletion {
   created: number;
   model: string;
   choices: Array<{
-    index: 0;
+    index: number;
     message: {
       role: 'assistant';
-      content: string;
+      content: string | null;
       refusal: null;
+      tool_calls?: ToolCall[];
       /** InternVL extension: `<ref>…</ref><box>…</box>` answers parsed into pixel boxes of the first image. */
       grounding?: GroundedBox[];
     };
-    logprobs: null;
+    logprobs: OpenAILogprobs | null;
     finish_reason: OpenAIFinishReason;
   }>;
   usage: Usage;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
 }
 
 export interface ChatCompletionChunk {
@@ -33,8 +45,20 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: 0; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: OpenAIFinishReason | null }>;
+  choices: Array<{
+    index: number;
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ToolCallDelta[] };
+    logprobs: OpenAILogprobs | null;
+    finish_reason: OpenAIFinishReason | null;
+  }>;
   usage?: Usage | null;
+}
+
+/** What shapes the choices of an answer besides the job results. */
+export interface ChoiceOptions {
+  tokenizer: IvlTokenizer;
+  logprobs: boolean;
+  tools?: ToolPlan;
 }
 
 export const usage = (prompt: number, completion: number): Usage => ({
@@ -50,17 +74,27 @@ export function openaiFinishReason(r: FinishReason): OpenAIFinishReason {
 
 export const completionId = (jobId: string) => `chatcmpl-${jobId}`;
 
-export function chatCompletion(jobId: string, model: string, created: number, result: GenerateJobResult): ChatCompletion {
-  const message: ChatCompletion['choices'][0]['message'] = { role: 'assistant', content: result.text, refusal: null };
-  if (result.grounding?.length) message.grounding = result.grounding;
-  return {
-    id: completionId(jobId),
-    object: 'chat.completion',
-    created,
-    model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: openaiFinishReason(result.finishReason) }],
-    usage: usage(result.promptTokens, result.completionTokens),
-  };
+
+/** One chat.completion from the results of its choices (one job per choice); the prompt is counted once. */
+export function chatCompletion(jobId: string, model: string, created: number, results: GenerateJobResult | GenerateJobResult[], o?: ChoiceOptions): ChatCompletion {
+  const all = Array.isArray(results) ? results : [results];
+  const choices = all.map((result, index): ChatCompletion['choices'][0] => {
+    const message: ChatCompletion['choices'][0]['message'] = { role: 'assistant', content: result.text, refusal: null };
+    let finish = openaiFinishReason(result.finishReason);
+    if (o?.tools && o.tools.choice !== 'none') {
+      const { content, calls } = parseToolCalls(result.text);
+      if (calls.length) {
+        message.content = content;
+        message.tool_calls = calls;
+        if (finish === 'stop') finish = 'tool_calls';
+      }
+    }
+    if (result.grounding?.length) message.grounding = result.grounding;
+    const logprobs = o?.logprobs ? openaiLogprobs(o.tokenizer, result.logprobs ?? []) : null;
+    return { index, message, logprobs, finish_reason: finish };
+  });
+  const completion = all.reduce((a, r) => a + r.completionTokens, 0);
+  return { id: completionId(jobId), object: 'chat.completion', created, model, choices, usage: usage(all[0].promptTokens, completion) };
 }
 
 /** Builds the chunks of one streamed completion; `usage: null` on every chunk when usage was asked for, as OpenAI. */
@@ -78,16 +112,20 @@ export class ChunkFactory {
     return c;
   }
 
-  role(): ChatCompletionChunk {
-    return this.chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+  role(index = 0): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
   }
 
-  content(text: string): ChatCompletionChunk {
-    return this.chunk([{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }]);
+  content(text: string, index = 0, logprobs: OpenAILogprobs | null = null): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { content: text }, logprobs, finish_reason: null }]);
   }
 
-  finish(reason: FinishReason): ChatCompletionChunk {
-    return this.chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: openaiFinishReason(reason) }]);
+  toolCall(call: ToolCallDelta, index = 0): ChatCompletionChunk {
+    return this.chunk([{ index, delta: { tool_calls: [call] }, logprobs: null, finish_reason: null }]);
+  }
+
+  finish(reason: FinishReason | 'tool_calls', index = 0): ChatCompletionChunk {
+    return this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason === 'tool_calls' ? 'tool_calls' : openaiFinishReason(reason) }]);
   }
 
   usage(prompt: number, completion: number): ChatCompletionChunk {

@@ -4,7 +4,7 @@ import { BullMQOtel } from 'bullmq-otel';
 import { tracingEnabled } from '@ivl/telemetry';
 import IORedis, { Redis } from 'ioredis';
 import { BlobStore, jobBlobs } from './blob-store';
-import { GENERATE_JOB, GENERATE_QUEUE, GenerateInput, GenerateJobData, GenerateJobResult, JobSampling } from './job-schema';
+import { GENERATE_JOB, GENERATE_QUEUE, GenerateInput, GenerateJobData, GenerateJobResult, JobGrammar, JobSampling } from './job-schema';
 import { keys } from './keys';
 import { TokenEvent, parseEntry } from './token-stream';
 
@@ -23,6 +23,8 @@ export interface SubmitRequest {
     video?: { data: Uint8Array; numSegments: number; bound?: [number, number] };
   };
   sampling?: Partial<JobSampling>;
+  grammar?: JobGrammar;
+  rawPrompt?: boolean;
   returnTokens?: boolean;
 }
 
@@ -90,7 +92,15 @@ export class GenerateClient {
         seed: s.seed ?? randomInt(2 ** 31),
         stop: s.stop ?? [],
         ignoreEos: s.ignoreEos,
+        presencePenalty: s.presencePenalty,
+        frequencyPenalty: s.frequencyPenalty,
+        minP: s.minP,
+        logitBias: s.logitBias,
+        logprobs: s.logprobs,
+        skipSpecialTokens: s.skipSpecialTokens,
       },
+      grammar: req.grammar,
+      rawPrompt: req.rawPrompt,
       returnTokens: req.returnTokens,
       enqueuedAt: Date.now(),
     };

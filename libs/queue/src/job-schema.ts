@@ -44,6 +44,28 @@ export interface JobSampling {
   seed: number;
   stop: string[];
   ignoreEos?: boolean;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  minP?: number;
+  /** Token id (as a string key) → bias added to its logit. */
+  logitBias?: Record<string, number>;
+  /** false: special tokens are kept in the text (vLLM's skip_special_tokens). */
+  skipSpecialTokens?: boolean;
+  /** Report each token's log-probability and this many alternatives (0–20); absent: no logprobs. */
+  logprobs?: number;
+}
+
+/** What the answer must match (see @ivl/grammar's GrammarSpec, which has this shape). */
+export type JobGrammar =
+  | { type: 'json_object' }
+  | { type: 'json_schema'; schema: string; strict: boolean }
+  | { type: 'structural_tag'; tag: string };
+
+/** One generated token's log-probability and the most likely alternatives as [id, logprob], most likely first. */
+export interface JobTokenLogprob {
+  token: number;
+  logprob: number;
+  top: Array<[number, number]>;
 }
 
 export interface GenerateJobData {
@@ -51,6 +73,10 @@ export interface GenerateJobData {
   model: string;
   input: GenerateInput;
   sampling: JobSampling;
+  /** Structured output: the worker constrains sampling with this grammar. */
+  grammar?: JobGrammar;
+  /** Tokenize `input.question` as it is (no chat template, no images): /v1/completions. */
+  rawPrompt?: boolean;
   /** Return prompt ids and generated ids in the result (for `ivl generate --json` and parity tests). */
   returnTokens?: boolean;
   /** Milliseconds since the epoch when the producer enqueued the job (queue-time metric). */
@@ -71,6 +97,8 @@ export interface GenerateJobResult {
   completionTokens: number;
   inputIds?: number[];
   tokens?: number[];
+  /** One entry per generated token, when sampling.logprobs was set. */
+  logprobs?: JobTokenLogprob[];
   /** `<ref>…</ref><box>…</box>` answers, in pixel coordinates of the first image. */
   grounding?: GroundedBox[];
   /** Prompt with `<image>` placeholders (the templated text). */

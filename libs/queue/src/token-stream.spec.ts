@@ -49,8 +49,8 @@ describe('token streams', () => {
       await stale.flush();
       await TokenStreamWriter.claim(redis, job, 'attempt-2');
       const reported: Error[] = [];
-      stale.appendInOrder(1, [2], 'b', (e) => reported.push(e));
-      stale.appendInOrder(2, [3], 'c', (e) => reported.push(e));
+      stale.appendInOrder(1, [2], 'b', undefined, (e) => reported.push(e));
+      stale.appendInOrder(2, [3], 'c', undefined, (e) => reported.push(e));
       await expect(stale.flush()).rejects.toBeInstanceOf(StreamFencedError);
       expect(reported).toHaveLength(1);
       expect(stale.failure?.message).toMatch(/no longer owns the token stream/);

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { keys } from './keys';
-import { FinishReason } from './job-schema';
+import { FinishReason, JobTokenLogprob } from './job-schema';
 
 /** One entry of a job's token stream. */
 export type TokenEvent =
-  | { id: string; kind: 'tokens'; index: number; tokens: number[]; delta: string }
+  | { id: string; kind: 'tokens'; index: number; tokens: number[]; delta: string; logprobs?: JobTokenLogprob[] }
   | { id: string; kind: 'end'; finishReason: FinishReason; error?: string };
 
 const STREAM_TTL_SECONDS = 24 * 3600;
@@ -33,19 +33,28 @@ export class StreamFencedError extends Error {
  * earlier attempts already published (to replay those tokens instead of re-sending them), and appends from there.
  */
 export class TokenStreamWriter {
-  private constructor(private readonly redis: Redis, private readonly jobId: string, private readonly owner: string, readonly published: number[]) {}
+  private constructor(
+    private readonly redis: Redis,
+    private readonly jobId: string,
+    private readonly owner: string,
+    readonly published: number[],
+    /** Log-probabilities of the published tokens, when they were asked for. */
+    readonly publishedLogprobs: JobTokenLogprob[] = [],
+  ) {}
 
   static async claim(redis: Redis, jobId: string, owner: string): Promise<TokenStreamWriter> {
     await redis.set(keys.streamOwner(jobId), owner, 'EX', STREAM_TTL_SECONDS);
     const published: number[] = [];
+    const logprobs: JobTokenLogprob[] = [];
     let ended = false;
     for (const e of await readAll(redis, jobId)) {
       if (e.kind === 'tokens') {
         if (e.index !== published.length) throw new Error(`token stream of job ${jobId} is inconsistent at entry ${e.id}`);
         published.push(...e.tokens);
+        if (e.logprobs) logprobs.push(...e.logprobs);
       } else ended = true;
     }
-    const w = new TokenStreamWriter(redis, jobId, owner, published);
+    const w = new TokenStreamWriter(redis, jobId, owner, published, logprobs);
     w.ended = ended;
     return w;
   }
@@ -60,11 +69,11 @@ export class TokenStreamWriter {
    * append (fenced off, Redis full or gone) never becomes an unhandled rejection: it is kept in `failure`,
    * reported once through `onFailure`, and rethrown by `flush()`.
    */
-  appendInOrder(index: number, tokens: number[], delta: string, onFailure?: (e: Error) => void): void {
+  appendInOrder(index: number, tokens: number[], delta: string, logprobs?: JobTokenLogprob[], onFailure?: (e: Error) => void): void {
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
-        await this.append(index, tokens, delta);
+        await this.append(index, tokens, delta, logprobs);
       } catch (e) {
         this.failure = e as Error;
         onFailure?.(this.failure);
@@ -78,8 +87,8 @@ export class TokenStreamWriter {
     if (this.failure) throw this.failure;
   }
 
-  async append(index: number, tokens: number[], delta: string): Promise<void> {
-    await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta]);
+  async append(index: number, tokens: number[], delta: string, logprobs?: JobTokenLogprob[]): Promise<void> {
+    await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta, ...(logprobs?.length ? ['lp', JSON.stringify(logprobs)] : [])]);
   }
 
   async end(finishReason: FinishReason, error?: string): Promise<void> {
@@ -102,7 +111,9 @@ export function parseEntry(id: string, fields: string[]): TokenEvent {
   const f: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
   if (f.k === 'e') return { id, kind: 'end', finishReason: f.f as FinishReason, error: f.err };
-  return { id, kind: 'tokens', index: Number(f.i), tokens: f.ids ? f.ids.split(',').map(Number) : [], delta: f.d ?? '' };
+  const e: TokenEvent = { id, kind: 'tokens', index: Number(f.i), tokens: f.ids ? f.ids.split(',').map(Number) : [], delta: f.d ?? '' };
+  if (f.lp) e.logprobs = JSON.parse(f.lp) as JobTokenLogprob[];
+  return e;
 }
 
 async function readAll(redis: Redis, jobId: string): Promise<TokenEvent[]> {

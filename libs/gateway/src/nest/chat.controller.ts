@@ -26,12 +26,12 @@ export class ChatController {
       const resume = prepared.stream ? parseLastEventId(req.get('last-event-id')) : undefined;
       if (resume) {
         if (!(await this.s.jobs.get(resume.jobId, who))) throw notFound('job_not_found', `Last-Event-ID names no stream of yours (${resume.jobId})`, 'Last-Event-ID');
-        return await streamCompletion(this.s, prepared, resume.jobId, who, res, resume.entryId);
+        return await streamCompletion(this.s, prepared, [resume.jobId], who, res, resume.entryId);
       }
-      const jobId = await this.s.enqueue(prepared, who);
-      if (prepared.stream) return await streamCompletion(this.s, prepared, jobId, who, res);
-      const body = await completeOnce(this.s, prepared, jobId, who, res);
-      if (body && !res.destroyed) res.setHeader('X-Request-Id', jobId).status(200).json(body);
+      const jobIds = await this.s.enqueueChoices(prepared, who);
+      if (prepared.stream) return await streamCompletion(this.s, prepared, jobIds, who, res);
+      const body = await completeOnce(this.s, prepared, jobIds, who, res);
+      if (body && !res.destroyed) res.setHeader('X-Request-Id', jobIds[0]).status(200).json(body);
     } finally {
       done();
     }

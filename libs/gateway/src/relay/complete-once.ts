@@ -6,10 +6,32 @@ import type { GatewayServices } from '../services/gateway-services';
 import { cancelOnDisconnect } from './cancel-on-disconnect';
 
 /**
- * Waits for a job's end and answers one chat.completion. Follows the token stream (not a poll) so the answer leaves
- * as soon as generation ends; a client that disconnects meanwhile cancels the job.
+ * Waits for the end of a request's jobs (one per choice) and answers one chat.completion. Follows the token streams
+ * (not a poll) so the answer leaves as soon as generation ends; a client that disconnects meanwhile cancels them.
  */
-export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: string, who: Principal, res: ServerResponse): Promise<ChatCompletion | undefined> {
+export async function completeOnce(s: GatewayServices, p: PreparedChat, jobIds: string | string[], who: Principal, res: ServerResponse): Promise<ChatCompletion | undefined> {
+  const ids = Array.isArray(jobIds) ? jobIds : [jobIds];
+  const results = await awaitResults(s, ids, who, res);
+  if (!results) return undefined;
+  return chatCompletion(ids[0], p.model, Math.floor(Date.now() / 1000), results, { tokenizer: s.model.tokenizer, logprobs: p.logprobs, tools: p.tools });
+}
+
+/** The stored results of a request's jobs, in choice order; undefined when the client went away. */
+export async function awaitResults(s: GatewayServices, ids: string[], who: Principal, res: ServerResponse): Promise<GenerateJobResult[] | undefined> {
+  let results: Array<GenerateJobResult | undefined>;
+  try {
+    results = await Promise.all(ids.map((id) => awaitJob(s, id, who, res)));
+  } catch (e) {
+    // One choice failed: the others are not worth finishing.
+    await Promise.all(ids.map((id) => s.cancel(id, who).catch(() => undefined)));
+    throw e;
+  }
+  if (results.some((r) => r === undefined)) return undefined;
+  return results as GenerateJobResult[];
+}
+
+/** One job's stored result; undefined when the client went away (the job is cancelled). */
+async function awaitJob(s: GatewayServices, jobId: string, who: Principal, res: ServerResponse): Promise<GenerateJobResult | undefined> {
   const link = cancelOnDisconnect(s, jobId, who, res, { timeoutMs: s.limits.requestTimeoutMs });
   try {
     let finish: { finishReason: string; error?: string } | undefined;
@@ -25,7 +47,7 @@ export async function completeOnce(s: GatewayServices, p: PreparedChat, jobId: s
     const result = await finalResult(s, jobId);
     link.end();
     if (!result) throw new ApiError(409, 'invalid_request_error', 'job_cancelled', 'the request was cancelled before it produced a result');
-    return chatCompletion(jobId, p.model, Math.floor(Date.now() / 1000), result);
+    return result;
   } finally {
     link.end();
     link.dispose();

@@ -1,5 +1,5 @@
 import type { BatchRunner } from '@ivl/batch';
-import { type PreparedChat, chatCompletion, chatInputFromOpenAI } from '@ivl/openai-api';
+import { type PreparedChat, badRequest, chatCompletion, chatInputFromOpenAI } from '@ivl/openai-api';
 import type { GenerateJobResult } from '@ivl/queue';
 import type { GatewayServices } from './gateway-services';
 
@@ -10,7 +10,11 @@ import type { GatewayServices } from './gateway-services';
  */
 export function batchRunner(s: GatewayServices, priority: number): BatchRunner {
   return {
-    prepare: (body) => s.prepare(chatInputFromOpenAI({ ...body, stream: false })),
+    prepare: async (body) => {
+      const p = await s.prepare(chatInputFromOpenAI({ ...body, stream: false }));
+      if (p.n > 1) throw badRequest('invalid_value', 'n > 1 is not supported in batch lines; write one line per choice', 'n');
+      return p;
+    },
     submit: async (prepared: PreparedChat, jobId: string) => {
       await s.client.submit(prepared.submit, { jobId, priority });
     },
@@ -18,6 +22,7 @@ export function batchRunner(s: GatewayServices, priority: number): BatchRunner {
     cancel: async (jobId) => {
       await s.client.cancel(jobId);
     },
-    completion: (jobId: string, result: GenerateJobResult) => chatCompletion(jobId, s.model.names[0], Math.floor(Date.now() / 1000), result),
+    completion: (jobId: string, result: GenerateJobResult, prepared?: PreparedChat) =>
+      chatCompletion(jobId, s.model.names[0], Math.floor(Date.now() / 1000), result, prepared && { tokenizer: s.model.tokenizer, logprobs: prepared.logprobs, tools: prepared.tools }),
   };
 }

@@ -13,6 +13,8 @@ import {
   tooManyRequests,
   unavailable,
 } from '@ivl/openai-api';
+import { type GrammarEngine, lazyGrammarEngine } from '@ivl/grammar';
+import { ENDOFTEXT_ID, IM_END_ID, IM_START_ID } from '@ivl/prompt';
 import type { GenerateClient, TokenEvent } from '@ivl/queue';
 import type { GatewayLimits } from '../config';
 import { ApiKeys } from './api-keys';
@@ -54,6 +56,7 @@ export class GatewayServices implements ServingBackend {
     this.readiness = new PipelineReadiness(redis, opts.pipelinesKey, opts.queuePrefix);
     this.jobs = new JobRegistry(redis, ns);
     this.addressPolicy = opts.addressPolicy;
+    this.grammar = lazyGrammarEngine(model.tokenizer, model.config.llm.vocabSize, [ENDOFTEXT_ID, IM_START_ID, IM_END_ID]);
   }
 
   private readonly addressPolicy?: AddressPolicy;
@@ -67,12 +70,31 @@ export class GatewayServices implements ServingBackend {
   }
 
   prepare(input: ChatInput): Promise<PreparedChat> {
-    return prepareChat(input, { model: this.model, limits: this.limits, addressPolicy: this.addressPolicy });
+    return prepareChat(input, { model: this.model, limits: this.limits, addressPolicy: this.addressPolicy, grammar: this.grammar });
+  }
+
+  /** Compiles response formats and tool grammars at the gateway, so that a bad one is a 400 before anything is queued. */
+  readonly grammar: () => Promise<GrammarEngine>;
+
+  /**
+   * One job per choice (OpenAI's n): sibling sequences with seeds seed, seed + 1, …, so seeded choices differ and
+   * repeat. They share the prompt's KV only through the pipeline's prefix cache.
+   */
+  async enqueueChoices(prepared: PreparedChat, who: Principal): Promise<string[]> {
+    if (prepared.n === 1) return [await this.enqueue(prepared, who)];
+    await this.checkAdmission();
+    const seed = prepared.submit.sampling?.seed;
+    return Promise.all(
+      Array.from({ length: prepared.n }, (_, i) => {
+        const submit = { ...prepared.submit, sampling: { ...prepared.submit.sampling, seed: seed === undefined ? undefined : (seed + i) % 2 ** 32 } };
+        return this.enqueue({ ...prepared, submit }, who, false);
+      }),
+    );
   }
 
   /** Refuses what the cluster cannot take now (503 draining / no pipeline, 429 queue full), then queues. */
-  async enqueue(prepared: PreparedChat, who: Principal): Promise<string> {
-    await this.checkAdmission();
+  async enqueue(prepared: PreparedChat, who: Principal, admit = true): Promise<string> {
+    if (admit) await this.checkAdmission();
     const jobId = randomUUID().replace(/-/g, '');
     // Independent writes: together, one round trip of latency instead of two.
     return this.telemetry.begin(prepared, async () => {

@@ -32,7 +32,7 @@ function describe(issue: z.core.$ZodIssue, body: unknown): string {
   }
   if (issue.code === 'invalid_union' && (issue as { note?: string }).note === 'No matching discriminator') {
     const key = (issue as { discriminator?: string }).discriminator;
-    if (key === 'role') return `${subject}: unsupported message role; use system, developer, user or assistant (tool calls are not supported)`;
+    if (key === 'role') return `${subject}: unsupported message role; use system, developer, user, assistant or tool`;
     if (key === 'type') return `${subject}: unsupported content part type; use text, image_url or video_url`;
   }
   return `${subject}: ${issue.message}`;

@@ -2,6 +2,7 @@ import { Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import IORedis from 'ioredis';
 import { requestLimitsFromEnv } from '@ivl/engine';
+import { lazyGrammarEngine } from '@ivl/grammar';
 import { loadTokenizer } from '@ivl/prompt';
 import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
@@ -42,6 +43,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const numStages = s.plan.stages.length;
   const status = new StageStatus(o, s);
   const tokenizer = await loadTokenizer(s.manifest.source.dir);
+  const grammar = lazyGrammarEngine(tokenizer, s.manifest.config.llm.vocabSize, s.manifest.generation.eosTokenIds);
   const tel = new WorkerTelemetry(o);
   await tel.start();
   const link = numStages > 1 ? new RingLink(o.peers[1]) : undefined;
@@ -153,6 +155,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           limits,
           active,
           log: o.log,
+          grammar,
         },
         job,
       );

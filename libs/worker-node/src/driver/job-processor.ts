@@ -2,7 +2,8 @@ import { Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@ivl/checkpoint';
 import { EngineInput, RequestError, prepareInput, RequestLimits } from '@ivl/engine';
-import { SequenceDecoder, StepResult, validateSampling } from '@ivl/generation';
+import { SequenceDecoder, StepResult, type TokenConstraint, validateSampling } from '@ivl/generation';
+import type { GrammarEngine } from '@ivl/grammar';
 import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageEngineClient } from '@ivl/runtime';
@@ -27,6 +28,8 @@ export interface ProcessorDeps {
   limits?: RequestLimits;
   active: Map<string, Sequence>;
   log: (msg: string) => void;
+  /** The grammar engine, started on the first structured-output job. */
+  grammar?: () => Promise<GrammarEngine>;
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
 }
 
@@ -77,18 +80,28 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   }
   let prepared;
   try {
-    validateSampling({ ...data.sampling }, d.config.llm.maxPositionEmbeddings);
-    prepared = await withSpan('preprocess', () => ({ 'ivl.images': input.images?.length ?? 0, 'ivl.video': Boolean(input.video) }), () => prepareInput(d.tokenizer, d.config, input, d.limits));
+    validateSampling({ ...data.sampling }, d.config.llm.maxPositionEmbeddings, d.config.llm.vocabSize);
+    prepared = data.rawPrompt
+      ? rawPrompt(d.tokenizer, input.question, d.config.imageContextTokenId)
+      : await withSpan('preprocess', () => ({ 'ivl.images': input.images?.length ?? 0, 'ivl.video': Boolean(input.video) }), () => prepareInput(d.tokenizer, d.config, input, d.limits));
   } catch (e) {
     return fail(e as Error);
+  }
+  let constraint: TokenConstraint | undefined;
+  if (data.grammar) {
+    if (!d.grammar) return fail(new RequestError('grammar_unavailable', 'this worker has no grammar engine'));
+    const spec = data.grammar;
+    constraint = await d.grammar().then((g) => g.constraint(spec)).catch((e: Error) => fail(new RequestError('invalid_grammar', `response_format cannot be compiled: ${e.message}`)));
   }
   const decoder = new SequenceDecoder(d.tokenizer, prepared.ids, {
     params: data.sampling,
     eosTokenIds: d.eosTokenIds,
     seed: data.sampling.seed,
     maxTokens: d.config.llm.maxPositionEmbeddings - prepared.ids.length,
+    constraint,
+    strip: !data.rawPrompt,
   });
-  for (const t of writer.published) decoder.replay(t);
+  writer.published.forEach((t, i) => decoder.replay(t, writer.publishedLogprobs[i]));
   const promptTokens = prepared.ids.length;
   const result = (reason = decoder.finishReason ?? 'stop'): GenerateJobResult => {
     const size = prepared.imageSizes[0];
@@ -99,6 +112,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       completionTokens: decoder.tokens.length,
       inputIds: data.returnTokens ? prepared.ids : undefined,
       tokens: data.returnTokens ? decoder.tokens : undefined,
+      logprobs: data.sampling.logprobs !== undefined ? decoder.logprobs : undefined,
       grounding: size ? decoder.grounding(size.width, size.height) : undefined,
       prompt: data.returnTokens ? prepared.prompt : undefined,
       numPatches: prepared.numPatchesList,
@@ -116,6 +130,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   let seq: Sequence | undefined = undefined;
   if (decoder.finished || writer.ended) {
     // An earlier attempt finished generating but did not store the result: answer from what it published.
+    constraint?.dispose();
     await writer.end(decoder.finishReason ?? 'stop');
     return result();
   }
@@ -125,9 +140,10 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   // stops this sequence, and the attempt fails with that reason below.
   let published = writer.published.length;
   const onStep = (step: StepResult) => {
+    if (step.token < 0) return; // ended without a token (a failed grammar)
     const index = published;
     published += 1;
-    writer.appendInOrder(index, [step.token], step.delta, (e) => {
+    writer.appendInOrder(index, [step.token], step.delta, step.logprob ? [step.logprob] : undefined, (e) => {
       d.log(`job ${job.id} attempt ${attempt}: token stream write failed (${e.message}); stopping the sequence`);
       if (seq) d.scheduler.cancel(seq);
     });
@@ -145,7 +161,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       await seq.done;
     }
     await writer.flush();
-    await writer.end(decoder.finishReason ?? 'stop');
+    await writer.end(decoder.finishReason ?? 'stop', decoder.error);
     if (tracingEnabled() && seq.firstTokenAt && seq.prefillStartedAt) {
       // Prefill and decode are windows of the continuous batch, not calls: recorded as spans after the fact, one
       // decode span per answer (not one per token).
@@ -163,6 +179,14 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     d.active.delete(job.id!);
     d.admission.release(reserve);
   }
+}
+
+/** /v1/completions: the prompt is tokenized as it is, without the chat template; it cannot hold image tokens. */
+function rawPrompt(tok: IvlTokenizer, text: string, imageContextId: number) {
+  const ids = tok.encode(text);
+  if (ids.includes(imageContextId)) throw new RequestError('invalid_prompt', 'a raw prompt cannot contain image-context tokens');
+  if (!ids.length) throw new RequestError('invalid_prompt', 'the prompt is empty');
+  return { ids, prompt: text, pixelValues: new Float32Array(0), numTiles: 0, numPatchesList: [] as number[], imageSizes: [] as Array<{ width: number; height: number }> };
 }
 
 function emptyResult(reason: GenerateJobResult['finishReason'], started: number, data: GenerateJobData): GenerateJobResult {

@@ -129,7 +129,10 @@ export class Scheduler {
     const epoch = this.epoch;
     const t0 = performance.now();
     this.exec.run(b).then(
-      (logits) => {
+      async (logits) => {
+        // A constrained sequence's next mask is computed while its token goes round; it is waited for here.
+        const waits = b.seqs.map((s) => s.decoder.ready()).filter((w) => w !== undefined);
+        if (waits.length) await Promise.all(waits);
         this.inFlight--;
         if (epoch === this.epoch) {
           this.o.onBatchDone?.(b, performance.now() - t0);
