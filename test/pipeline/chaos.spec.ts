@@ -78,7 +78,7 @@ describe(`chaos: ${JOBS} jobs, 3-stage ring, random SIGKILLs and a Redis restart
   it('every job exactly once, equal to its single-process answer; no gap, repeat or double end; no KV left; queue empty', async () => {
     const started = Date.now();
     const ids = await Promise.all(jobs.map((j) => client.submit({ input: { question: j.question }, sampling: j.sampling, returnTokens: true })));
-    const results = Promise.all(ids.map((id) => client.result(id, 300_000)));
+    const results = Promise.all(ids.map((id) => client.result(id, 540_000)));
     let finished = false;
     void results.finally(() => (finished = true)).catch(() => undefined);
 

@@ -113,11 +113,11 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       // No new connections; idle keep-alive sockets close now, busy ones when their response ends.
       const httpClosed = new Promise<void>((r) => server.close(() => r()));
       const grpcClosed = grpc?.close(graceMs);
-      if (!(await services.drained(graceMs))) {
-        log.warn(`${services.inflightCount} request(s) still running after ${graceMs} ms; ending them`);
-        services.endGrace();
-        await services.drained(2000);
-      }
+      if (!(await services.drained(graceMs))) log.warn(`${services.inflightCount} request(s) still running after ${graceMs} ms; ending them`);
+      // Ends what still runs, and cancels the jobs of streams whose clients left and did not resume; then waits
+      // for those cancels to reach Redis before the connections close.
+      services.endGrace();
+      await services.drained(2000);
       server.closeAllConnections();
       await Promise.all([httpClosed, grpcClosed]);
       await app.close().catch(() => undefined);

@@ -13,7 +13,19 @@ export function cancelOnDisconnect(s: GatewayServices, jobId: string, who: Princ
   const detach = s.attach(jobId);
   let ended = false;
   let timedOut = false;
-  const cancel = () => void s.cancel(jobId, who).catch(() => undefined);
+  let resumeTimer: NodeJS.Timeout | undefined;
+  // Counted as in flight, so a shutdown waits for the cancel to reach Redis before it closes the connections.
+  const cancel = () => {
+    const done = s.track();
+    s.cancel(jobId, who)
+      .catch(() => undefined)
+      .finally(done);
+  };
+  const cancelUnlessResumed = () => {
+    resumeTimer = undefined;
+    unhook();
+    if (!s.isAttached(jobId)) cancel();
+  };
   const stop = (graceful: boolean) => {
     if (abort.signal.aborted) return;
     abort.abort();
@@ -21,14 +33,18 @@ export function cancelOnDisconnect(s: GatewayServices, jobId: string, who: Princ
     if (ended) return;
     const resumeMs = graceful ? (opts.resumeMs ?? 0) : 0;
     if (resumeMs <= 0) return cancel();
-    // A resume attaches a new relay meanwhile; cancel only if none did.
-    setTimeout(() => {
-      if (!s.isAttached(jobId)) cancel();
-    }, resumeMs).unref();
+    // A resume attaches a new relay meanwhile; cancel only if none did (at once if the gateway shuts down first).
+    resumeTimer = setTimeout(cancelUnlessResumed, resumeMs);
+    resumeTimer.unref();
   };
   const onClose = () => stop(true);
   res.on('close', onClose);
-  const unhook = s.onShutdown(() => stop(false));
+  const unhook = s.onShutdown(() => {
+    if (resumeTimer) {
+      clearTimeout(resumeTimer);
+      cancelUnlessResumed();
+    } else stop(false);
+  });
   const timer = opts.timeoutMs
     ? setTimeout(() => {
         timedOut = true;
@@ -50,9 +66,10 @@ export function cancelOnDisconnect(s: GatewayServices, jobId: string, who: Princ
     },
     dispose: () => {
       clearTimeout(timer);
-      unhook();
       res.off('close', onClose);
       if (!abort.signal.aborted) detach();
+      // A disconnected stream waiting for its resume keeps its shutdown hook until it is decided.
+      if (!resumeTimer) unhook();
     },
   };
 }

@@ -36,7 +36,7 @@ export interface DriverHandle extends RunningStage {
 /**
  * Stage 0: holds vision, embeddings, the first and last layers and the head, consumes the queue, and drives the
  * ring with continuous batching. Jobs are taken only while the ring is whole; when it breaks, in-flight
- * sequences fail at once and BullMQ retries their jobs (with backoff) when a pipeline can serve them.
+ * sequences fail at once and their jobs go back to the queue (without using an attempt) for a pipeline that is whole.
  */
 export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<DriverHandle> {
   if (!o.redis) throw new RangeError('stage 0 needs --redis (the queue it consumes)');
