@@ -1,6 +1,6 @@
 export * from './activations';
 export * from './session-factory';
-export * from './kv-store';
+export * from './slot-kv-cache';
 export * from './layer-range-runner';
 export * from './head-runners';
 export * from './merge-image';

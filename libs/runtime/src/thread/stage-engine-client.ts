@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ActArray } from '../activations';
-import type { SeqChunk } from '../layer-range-runner';
+import type { SeqChunk } from '../slot-kv-cache';
 import type { FrontInput, StageEngineConfig, StageEngineInfo, StageStats } from './stage-engine';
 import { CallMessage, ReplyMessage, transferables } from './protocol';
 

@@ -2,7 +2,8 @@ import { readManifest } from '@ivl/compiler';
 import type { LayerRange } from '@ivl/plan';
 import { ActArray, allocAct } from '../activations';
 import { EmbedRunner, TailRunner, VisionRunner } from '../head-runners';
-import { LayerRangeRunner, SeqChunk } from '../layer-range-runner';
+import { LayerRangeRunner } from '../layer-range-runner';
+import type { SeqChunk } from '../slot-kv-cache';
 import { mergeImageEmbeddings } from '../merge-image';
 import { SessionOptions } from '../session-factory';
 
