@@ -14,7 +14,7 @@ export const GRAPH_VERSION = 4;
 export type GraphSpec = { kind: 'vision' } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number; kv?: 'float32' | 'float16' };
 
 export function graphFileName(spec: GraphSpec): string {
-  const base = spec.kind === 'layers' ? `layers.${spec.from}-${spec.to}${spec.kv ? `.kv-${spec.kv}` : ''}` : spec.kind;
+  const base = spec.kind === 'layers' ? `layers.${spec.from}-${spec.to}.slot-kv${spec.kv ? `-${spec.kv}` : ''}` : spec.kind;
   return `${base}.v${GRAPH_VERSION}.onnx`;
 }
 
