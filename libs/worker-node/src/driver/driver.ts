@@ -93,11 +93,26 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
 
   const redis = new IORedis(o.redis, { maxRetriesPerRequest: null });
   const active = new Map<string, Sequence>();
+  // Intake follows admission: when a job had to go back to the queue for want of KV room, stop taking jobs until
+  // a sequence ends, so the rest wait in BullMQ (seen by the gateway's backlog, the metrics and KEDA, and taken by
+  // any replica with room) rather than inside this worker.
+  let heldBack = false;
+  let ringWhole = false;
+  const holdIntake = () => {
+    if (heldBack) return;
+    heldBack = true;
+    worker.pause(true).catch(() => undefined);
+  };
+  admission.onRelease(() => {
+    if (!heldBack) return;
+    heldBack = false;
+    if (ringWhole && !status.draining) worker.resume();
+  });
   const limits = requestLimitsFromEnv();
   const modelName = s.manifest.source.dir.split('/').filter(Boolean).pop() ?? 'model';
   const worker = new Worker<GenerateJobData, GenerateJobResult>(
     GENERATE_QUEUE,
-    (job) =>
+    (job, token) =>
       withSpan(
         `chat ${modelName}`,
         () => ({
@@ -128,8 +143,10 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           limits,
           active,
           log: o.log,
+          onNoRoom: holdIntake,
         },
         job,
+        token,
       );
           span?.setAttributes({ 'gen_ai.usage.input_tokens': r.promptTokens, 'gen_ai.usage.output_tokens': r.completionTokens, 'gen_ai.response.finish_reasons': [r.finishReason] });
           return r;
@@ -167,18 +184,20 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     worker.pause(true).catch(() => undefined);
   };
   monitor.on('broken', (reason: string) => {
+    ringWhole = false;
     health.setStatus(STAGE_SERVICE, 'NOT_SERVING');
     o.log(`ring broken: ${reason}; failing in-flight sequences and pausing the queue`);
     breakRing(reason);
   });
   monitor.on('whole', () => {
+    ringWhole = true;
     health.setStatus(STAGE_SERVICE, 'SERVING');
     admission.setCapacity(monitor.view.capacityTokens);
     o.log(`ring whole (${numStages} stage${numStages > 1 ? 's' : ''}); taking jobs`);
     if (!running) {
       running = true;
       worker.run().catch((e) => o.log(`queue worker stopped: ${(e as Error).message}`));
-    } else worker.resume();
+    } else if (!heldBack) worker.resume();
   });
   if (link) status.downstream = () => link.connected;
   link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));

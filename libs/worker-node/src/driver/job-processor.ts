@@ -1,4 +1,4 @@
-import { Job, UnrecoverableError } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@ivl/checkpoint';
 import { EngineInput, RequestError, prepareInput, RequestLimits } from '@ivl/engine';
@@ -26,6 +26,8 @@ export interface ProcessorDeps {
   active: Map<string, Sequence>;
   log: (msg: string) => void;
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
+  /** A job went back to the queue because admission had no room: stop taking jobs until a sequence ends. */
+  onNoRoom?: () => void;
 }
 
 /** Errors that no retry can fix: the job fails at once with the reason. */
@@ -37,7 +39,7 @@ const PERMANENT = new Set(['RequestError', 'PromptError', 'PreprocessError', 'Sa
  * broken ring) replays the tokens an earlier attempt already published and continues after them, so its stream
  * never repeats and its result is the same.
  */
-export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, GenerateJobResult>): Promise<GenerateJobResult> {
+export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, GenerateJobResult>, token?: string): Promise<GenerateJobResult> {
   const started = Date.now();
   const data = job.data;
   const attempt = job.attemptsMade;
@@ -108,8 +110,32 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     await writer.end(decoder.finishReason ?? 'stop');
     return result();
   }
+  // Intake from admission: a job this pipeline cannot start now goes back to the queue's wait list (for another
+  // replica, or for this one once a sequence ends) instead of waiting here, invisible to the backlog metrics.
+  const reserve = Math.min(d.config.llm.maxPositionEmbeddings, prepared.ids.length + data.sampling.maxNewTokens);
+  try {
+    d.admission.check(reserve);
+  } catch (e) {
+    return fail(new RequestError('too_long', (e as Error).message));
+  }
+  if (!d.admission.tryAcquire(reserve)) {
+    if (token) {
+      d.onNoRoom?.();
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    await d.admission.acquire(reserve);
+  }
+  // The next request of this size would not fit: stop taking jobs now rather than take one only to hand it back.
+  if (token && !d.admission.fits(reserve)) d.onNoRoom?.();
   const p = prepared;
-  const imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
+  let imageRows;
+  try {
+    imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
+  } catch (e) {
+    d.admission.release(reserve);
+    throw e;
+  }
   // Publishing is chained per sequence so entries keep their order without holding up the scheduler.
   let published = writer.published.length;
   let publishing: Promise<void> = Promise.resolve();
@@ -127,8 +153,6 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   };
   seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, IMG_CONTEXT_ID, d.hidden, onStep);
   seq.trace = injectContext();
-  const reserve = Math.min(d.config.llm.maxPositionEmbeddings, prepared.ids.length + data.sampling.maxNewTokens);
-  await d.admission.acquire(reserve).catch((e) => fail(new RequestError('too_long', (e as Error).message)));
   d.active.set(job.id!, seq);
   try {
     if (await d.redis.exists(keys.cancel(job.id!))) seq.cancelled = true;
