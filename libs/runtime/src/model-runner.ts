@@ -5,7 +5,6 @@ import { EmbedRunner, TailRunner, VisionRunner } from './head-runners';
 import { LayerRangeRunner, LayerRangeOptions } from './layer-range-runner';
 import type { SeqChunk } from './slot-kv-cache';
 import { mergeImageEmbeddings } from './merge-image';
-import { SessionOptions } from './session-factory';
 
 export interface PrefillInput {
   seq: string;
