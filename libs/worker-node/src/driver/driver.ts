@@ -6,18 +6,14 @@ import { loadTokenizer } from '@ivl/prompt';
 import { RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, keys } from '@ivl/queue';
+import { Admission, MicroBatch, RingError, RingExecutor, Scheduler, Sequence } from '@ivl/engine-core';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
 import { WorkerOptions } from '../worker-options';
 import { WorkerTelemetry } from '../worker-telemetry';
-import { Admission } from './admission';
 import { processJob } from './job-processor';
-import { MicroBatch } from './micro-batch';
-import { RingExecutor, RingError } from './ring-executor';
 import { RingMonitor } from './ring-monitor';
-import { Scheduler } from './scheduler';
-import { Sequence } from './sequence';
 
 export interface DriverHandle extends RunningStage {
   monitor: RingMonitor;

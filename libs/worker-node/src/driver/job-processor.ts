@@ -7,9 +7,7 @@ import { IMG_CONTEXT_ID, IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageEngineClient } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
-import { Admission } from './admission';
-import { Scheduler } from './scheduler';
-import { Sequence } from './sequence';
+import { Admission, Scheduler, Sequence } from '@ivl/engine-core';
 
 export interface ProcessorDeps {
   redis: Redis;
