@@ -11,9 +11,9 @@ export interface LayerRangeOptions extends SessionOptions, SlotKvOptions {
 }
 
 /**
- * Runs decoder layers [from, to) for batches of sequence chunks over a slot KV cache kept in place. Decode steps of
- * many sequences (one token each) run as one pass over a contiguous window of slots; prefill chunks run one
- * sequence at a time. Per step only the hidden rows and the new positions' keys and values cross the binding.
+ * Runs decoder layers [from, to) for batches of sequence chunks over a slot KV cache kept in place. The decode rows
+ * of a step (one token each) run as one pass over a contiguous window of slots; each prefill chunk riding in the
+ * same step runs as a pass of its own. Per step only the hidden rows and the new positions' keys and values cross the binding.
  */
 export class LayerRangeRunner {
   lastRunMs = 0;
@@ -51,12 +51,22 @@ export class LayerRangeRunner {
     const t0 = performance.now();
     try {
       if (chunks.every((c) => c.length === 1)) return await this.step(hidden, chunks);
+      // A mixed step: all decode rows in one pass, then each prefill chunk in its own.
+      const H = this.hidden;
       const out = allocAct(this.actType, hidden.length);
-      let row = 0;
-      for (const c of chunks) {
-        const part = hidden.subarray(row * this.hidden, (row + c.length) * this.hidden);
-        out.set((await this.step(part, [c])) as never, row * this.hidden);
-        row += c.length;
+      const offsets: number[] = [];
+      chunks.reduce((row, c) => (offsets.push(row), row + c.length), 0);
+      const decode = chunks.map((c, i) => i).filter((i) => chunks[i].length === 1);
+      if (decode.length) {
+        const x = allocAct(this.actType, decode.length * H);
+        decode.forEach((i, j) => x.set(hidden.subarray(offsets[i] * H, (offsets[i] + 1) * H) as never, j * H));
+        const y = await this.step(x, decode.map((i) => chunks[i]));
+        decode.forEach((i, j) => out.set(y.subarray(j * H, (j + 1) * H) as never, offsets[i] * H));
+      }
+      for (const [i, c] of chunks.entries()) {
+        if (c.length === 1) continue;
+        const part = hidden.subarray(offsets[i] * H, (offsets[i] + c.length) * H);
+        out.set((await this.step(part, [c])) as never, offsets[i] * H);
       }
       return out;
     } finally {

@@ -197,6 +197,41 @@ describe('slot KV cache in place', () => {
     }
   });
 
+  it('a mixed step (two decode rows + a prefill chunk of a third sequence) equals the unmixed steps bit for bit', async () => {
+    const r = await runner(tinyCheckpoint('tiny'), 'fp32');
+    const H = r.hidden;
+    const V = 151674;
+    const rng = new Rng(41);
+    const [a, b, c] = [promptIds(rng, 4), promptIds(rng, 12), promptIds(rng, 22)];
+    const run = async (tag: string, mixed: boolean) => {
+      const ta = argmax(await r.prefill({ seq: `${tag}a`, ids: a }));
+      const tb = argmax(await r.prefill({ seq: `${tag}b`, ids: b }));
+      const dec = [
+        { seq: `${tag}a`, start: a.length, length: 1 },
+        { seq: `${tag}b`, start: b.length, length: 1 },
+      ];
+      const cChunk = { seq: `${tag}c`, start: 0, length: 16 };
+      let rows: ActArray;
+      if (mixed) {
+        const h = await r.layers(await r.embed([ta, tb, ...c.slice(0, 16)]), [...dec, cChunk]);
+        rows = h.subarray(0, 2 * H);
+      } else {
+        rows = await r.layers(await r.embed([ta, tb]), dec);
+        await r.layers(await r.embed(c.slice(0, 16)), [cChunk]);
+      }
+      const decodeLogits = await r.logits(rows, 2);
+      const rest = await r.layers(await r.embed(c.slice(16)), [{ seq: `${tag}c`, start: 16, length: c.length - 16 }]);
+      const cLogits = await r.logits(rest.subarray((c.length - 17) * H), 1);
+      ['a', 'b', 'c'].forEach((x) => r.release(`${tag}${x}`));
+      return { decodeLogits, cLogits };
+    };
+    const plain = await run('u', false);
+    const mixed = await run('m', true);
+    expect(maxAbsDiff(mixed.decodeLogits, plain.decodeLogits)).toBe(0);
+    expect(maxAbsDiff(mixed.cLogits, plain.cLogits)).toBe(0);
+    expect(plain.decodeLogits.length).toBe(2 * V);
+  });
+
   it('an fp16 KV cache (fp32 activations) stays within 5e-4 of the logit scale of the fp32 cache, same greedy tokens', async () => {
     const dir = tinyCheckpoint('tiny');
     const { dir: b, manifest } = ensureBundle(dir, { dtype: 'fp32', cacheDir: cache });

@@ -25,7 +25,7 @@ export function workerCommand(): Command {
     .option('--pipeline-id <id>', 'name of this pipeline (default: host and pid)')
     .option('--max-sequences <n>', 'stage 0: sequences generated at once', Number, d.maxSequences)
     .option('--max-batch <n>', 'stage 0: most sequences per decode micro-batch', Number, d.maxBatch)
-    .option('--prefill-chunk <n>', 'stage 0: positions per prefill micro-batch', Number, d.prefillChunk)
+    .option('--prefill-chunk <n>', 'stage 0: prefill positions per step, next to its decode rows (default 512 on CUDA, 64 on CPU)', Number)
     .option('--max-in-flight <n>', 'stage 0: micro-batches round the ring at once (default: number of stages)', Number)
     .option('--batch-timeout-ms <n>', 'stage 0: fail a micro-batch that has not come back', Number, d.batchTimeoutMs)
     .option('--metrics-port <n>', 'Prometheus /metrics port (-1 = off)', Number, d.metricsPort)

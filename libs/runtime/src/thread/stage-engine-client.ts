@@ -62,9 +62,29 @@ export class StageEngineClient {
     });
   }
 
+  /**
+   * Tiles per call of the vision encoder. Calls on the onnxruntime thread run in arrival order, so a large image
+   * sent tile by tile lets the ring's steps run between its tiles instead of waiting for the whole image.
+   */
+  visionTilesPerCall = 1;
+
   /** Arrays passed here are transferred when they own their buffer: do not use them afterwards. */
-  vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
-    return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+  async vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
+    const k = Math.max(1, this.visionTilesPerCall);
+    if (numTiles <= k) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+    const per = pixels.length / numTiles;
+    const parts: ActArray[] = [];
+    for (let t = 0; t < numTiles; t += k) {
+      const n = Math.min(k, numTiles - t);
+      parts.push((await this.call('runVision', [pixels.subarray(t * per, (t + n) * per), n])) as ActArray);
+    }
+    const out = parts[0] instanceof Float32Array ? new Float32Array(parts.reduce((a, p) => a + p.length, 0)) : new Uint16Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p as never, o);
+      o += p.length;
+    }
+    return out;
   }
 
   front(input: FrontInput): Promise<ActArray> {

@@ -10,7 +10,7 @@ import { Admission, MicroBatch, RingError, RingExecutor, Scheduler, Sequence } f
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
-import { WorkerOptions } from '../worker-options';
+import { WorkerOptions, defaultPrefillChunk } from '../worker-options';
 import { WorkerTelemetry } from '../worker-telemetry';
 import { processJob } from './job-processor';
 import { RingMonitor } from './ring-monitor';
@@ -70,7 +70,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const scheduler = new Scheduler(executor, {
     maxInFlight: o.maxInFlight ?? Math.max(1, numStages),
     maxBatch: o.maxBatch,
-    prefillChunk: o.prefillChunk,
+    prefillChunk: o.prefillChunk ?? defaultPrefillChunk(o.device),
     vocab: s.info.vocab,
     onRelease: (seq: Sequence) => toRelease.add(seq.id),
     onBatchDone: () => status.refresh(),
