@@ -48,7 +48,7 @@ export interface SlotKvOptions {
  * straight from these buffers (zero-copy inputs) and returns only the new positions, which are written here; so
  * a step costs O(new tokens) in copies whatever the context, and a batch is a contiguous window of slots with no
  * gather or scatter. Because every slot has the same capacity, the memory held is slots × capacity, which is what
- * `tokensInUse` reports and what the budget bounds (docs/kv-cache.md).
+ * `tokensInUse` reports and what the budget bounds (docs/engine-core.md).
  */
 export class SlotKvCache {
   readonly bytesPerToken: number;

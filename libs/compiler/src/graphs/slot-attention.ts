@@ -48,7 +48,7 @@ export function slotAttentionShared(g: GraphBuilder, groups: number, hidden: str
 /**
  * Grouped-query attention of S new rows per slot over that slot's past buffer plus the new rows, with standard
  * operators so the past is read where it lies (a zero-copy input) and only the new keys and values leave the
- * graph (onnxruntime-node copies every fetched output; docs/kv-cache.md). Scores are computed separately for the
+ * graph (onnxruntime-node copies every fetched output; docs/engine-core.md). Scores are computed separately for the
  * past and the new rows, joined, soft-maxed in fp32 and split again, so the past is never concatenated (copied).
  * Rotary is applied to q and k before the split into heads (reference §4.6, rotate_half form); query head
  * h uses KV head ⌊h / (numHeads / numKvHeads)⌋ as Qwen2's repeat_kv does.
