@@ -17,6 +17,7 @@ export interface StageSetup {
 
 /** Resolves the bundle and the plan, and starts this stage's onnxruntime thread with only its own graphs. */
 export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
+  if (o.kvDtype !== undefined && o.kvDtype !== 'fp32' && o.kvDtype !== 'fp16') throw new Error(`--kv-dtype must be fp32 or fp16, got ${String(o.kvDtype)}`);
   const { dir, manifest } = await ensureBundleLocked(o.model, { dtype: o.dtype, cacheDir: o.cacheDir });
   const plan = parsePlan(o.plan, manifest.config.llm.numLayers, planCosts(manifest.config));
   if (plan.stages.length !== o.peers.length) throw new Error(`plan ${plan.name} has ${plan.stages.length} stages but ${o.peers.length} peer addresses were given`);
@@ -29,6 +30,7 @@ export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
     imageTokenId: IMG_CONTEXT_ID,
     session: { threads: o.threads ?? Math.max(1, cpus().length), device: o.device },
     kvBudgetBytes: o.kvBudgetMb * 1024 * 1024,
+    kvType: o.kvDtype === 'fp16' ? 'float16' : o.kvDtype === 'fp32' ? 'float32' : undefined,
   });
   o.log(`stage ${o.stage}/${plan.stages.length} (${plan.name}): layers ${sp.ranges.map(([a, b]) => `[${a},${b})`).join(' + ') || 'none'}${o.stage === 0 ? ' + vision, embeddings, head' : ''}; ${manifest.dtype} on ${info.provider}; KV room for ${info.kvCapacityTokens} tokens`);
   return { bundleDir: dir, manifest, plan, engine: client, info, modelId: `${manifest.source.fingerprint}-${manifest.dtype}` };

@@ -19,6 +19,7 @@ export function workerCommand(): Command {
     .option('--device <d>', 'cpu or cuda:N (CUDA when onnxruntime\'s CUDA libraries are present)', d.device)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', Number)
     .option('--kv-budget-mb <n>', 'KV cache budget of this stage', Number, d.kvBudgetMb)
+    .option('--kv-dtype <t>', 'KV cache type: fp32 or fp16 (default: the activations\' type; fp16 halves the cache)')
     .option('--cache-dir <dir>', 'where converted bundles are cached')
     .option('--redis <url>', 'stage 0: the Redis holding the queue')
     .option('--queue-prefix <p>', 'BullMQ key prefix (default bull)')

@@ -14,6 +14,8 @@ export interface WorkerOptions {
   threads?: number;
   /** KV cache budget of this stage in MiB. */
   kvBudgetMb: number;
+  /** KV cache element type: 'fp16' halves it for fp32-activation bundles (default: the activations' type). */
+  kvDtype?: 'fp32' | 'fp16';
   cacheDir?: string;
   /** Stage 0: the Redis that holds the queue. */
   redis?: string;
