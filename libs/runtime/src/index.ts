@@ -4,6 +4,7 @@ export * from './slot-kv-cache';
 export * from './layer-range-runner';
 export * from './head-runners';
 export * from './merge-image';
+export * from './tile-embedding-cache';
 export * from './model-runner';
 export * from './thread/stage-engine';
 export * from './thread/stage-engine-client';

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   pipelineId: string;
   /** Stage 0: sequences generated at once (BullMQ concurrency). */
   maxSequences: number;
+  /** Stage 0: memory for image embeddings per tile, reused when the same image comes again (0 = off). */
+  visionCacheMb: number;
   /** Stage 0: most sequences in one decode micro-batch. */
   maxBatch: number;
   /**
@@ -56,6 +58,7 @@ export const WORKER_DEFAULTS = {
   device: 'cpu',
   kvBudgetMb: 2048,
   maxSequences: 32,
+  visionCacheMb: 256,
   maxBatch: 32,
   batchTimeoutMs: 120_000,
   kvIdleMs: 300_000,

@@ -5,6 +5,7 @@ import type { ActArray } from '../activations';
 import type { SeqChunk } from '../slot-kv-cache';
 import type { FrontInput, StageEngineConfig, StageEngineInfo, StageStats } from './stage-engine';
 import { CallMessage, ReplyMessage, transferables } from './protocol';
+import { TileEmbeddingCache } from '../tile-embedding-cache';
 
 /** An error from the onnxruntime thread, with its original class name (e.g. KvBudgetError). */
 export class EngineError extends Error {
@@ -68,15 +69,25 @@ export class StageEngineClient {
    */
   visionTilesPerCall = 1;
 
+  /** Per-tile embedding cache (stage 0); undefined = off. */
+  visionCache?: TileEmbeddingCache;
+
   /** Arrays passed here are transferred when they own their buffer: do not use them afterwards. */
   async vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
-    const k = Math.max(1, this.visionTilesPerCall);
-    if (numTiles <= k) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+    const k = this.visionCache ? 1 : Math.max(1, this.visionTilesPerCall);
+    if (numTiles <= k && !this.visionCache) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
     const per = pixels.length / numTiles;
     const parts: ActArray[] = [];
     for (let t = 0; t < numTiles; t += k) {
       const n = Math.min(k, numTiles - t);
-      parts.push((await this.call('runVision', [pixels.subarray(t * per, (t + n) * per), n])) as ActArray);
+      const tile = pixels.subarray(t * per, (t + n) * per);
+      const key = this.visionCache ? TileEmbeddingCache.key(tile) : '';
+      let rows = this.visionCache?.get(key);
+      if (!rows) {
+        rows = (await this.call('runVision', [tile, n])) as ActArray;
+        this.visionCache?.set(key, rows);
+      }
+      parts.push(rows);
     }
     const out = parts[0] instanceof Float32Array ? new Float32Array(parts.reduce((a, p) => a + p.length, 0)) : new Uint16Array(parts.reduce((a, p) => a + p.length, 0));
     let o = 0;

@@ -4,6 +4,7 @@ import IORedis from 'ioredis';
 import { requestLimitsFromEnv } from '@ivl/engine';
 import { loadTokenizer } from '@ivl/prompt';
 import { RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
+import { TileEmbeddingCache } from '@ivl/runtime';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, keys } from '@ivl/queue';
 import { Admission, MicroBatch, RingError, RingExecutor, Scheduler, Sequence } from '@ivl/engine-core';
@@ -42,6 +43,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     if (b.kind === 'decode' && decodeBatches++ % o.traceDecodeEvery !== 0) return {};
     return b.seqs[0]?.trace ?? {};
   };
+  // Multi-turn image chats send the same image every turn: its tiles' vision pass runs once.
+  if (o.visionCacheMb > 0) s.engine.visionCache = new TileEmbeddingCache(o.visionCacheMb * 2 ** 20);
   const executor = new RingExecutor(s.engine, link, s.info.hidden, o.batchTimeoutMs, batchTrace);
   let sentBytes = 0;
   executor.onStageTime = (ms, b) => tel.m.stageForward.observe({ stage: '0', kind: b.kind }, ms / 1000);
