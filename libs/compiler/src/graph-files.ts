@@ -8,12 +8,13 @@ import { buildTailGraph } from './graphs/tail-graph';
 import { buildVisionGraph } from './graphs/vision-graph';
 
 /** Bumped whenever graph construction changes, so stale cached graphs are never loaded. */
-export const GRAPH_VERSION = 4;
+export const GRAPH_VERSION = 5;
 
-export type GraphSpec = { kind: 'vision' } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number };
+/** `kv` is the KV cache's element type when it differs from the activations' (fp16 cache for an fp32 graph). */
+export type GraphSpec = { kind: 'vision' } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number; kv?: 'float32' | 'float16' };
 
 export function graphFileName(spec: GraphSpec): string {
-  const base = spec.kind === 'layers' ? `layers.${spec.from}-${spec.to}` : spec.kind;
+  const base = spec.kind === 'layers' ? `layers.${spec.from}-${spec.to}.slot-kv${spec.kv ? `-${spec.kv}` : ''}` : spec.kind;
   return `${base}.v${GRAPH_VERSION}.onnx`;
 }
 
@@ -26,7 +27,7 @@ export function buildGraph(m: BundleManifest, spec: GraphSpec): Uint8Array {
     case 'tail':
       return buildTailGraph(m);
     case 'layers':
-      return buildLayersGraph(m, spec.from, spec.to);
+      return buildLayersGraph(m, spec.from, spec.to, spec.kv);
   }
 }
 

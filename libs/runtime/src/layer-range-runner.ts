@@ -1,20 +1,19 @@
 import * as ort from 'onnxruntime-node';
 import { BundleManifest, ensureGraph } from '@ivl/compiler';
 import { ActArray, ActType, actTensor, allocAct } from './activations';
-import { KvStore, UnknownSequenceError } from './kv-store';
+import { SeqChunk, SlotKvCache, SlotKvOptions } from './slot-kv-cache';
 import { SessionOptions, createSession } from './session-factory';
 
-/** Rows of one sequence inside an activation batch: `length` tokens at positions start..start+length-1. */
-export interface SeqChunk {
-  seq: string;
-  start: number;
-  length: number;
+export interface LayerRangeOptions extends SessionOptions, SlotKvOptions {
+  kvBudgetBytes?: number;
+  /** Element type of the KV cache; 'float16' halves it for fp32-activation bundles (default: the activations'). */
+  kvType?: ActType;
 }
 
 /**
- * Runs decoder layers [from, to) for batches of sequence chunks, keeping each sequence's KV cache. Decode steps of
- * many sequences (one token each) run as one batched pass with right-padded past (GQA reads each row's length
- * from seqlens_k); prefill chunks run one sequence at a time.
+ * Runs decoder layers [from, to) for batches of sequence chunks over a slot KV cache kept in place. The decode rows
+ * of a step (one token each) run as one pass over a contiguous window of slots; each prefill chunk riding in the
+ * same step runs as a pass of its own. Per step only the hidden rows and the new positions' keys and values cross the binding.
  */
 export class LayerRangeRunner {
   lastRunMs = 0;
@@ -24,16 +23,17 @@ export class LayerRangeRunner {
     readonly to: number,
     private readonly session: ort.InferenceSession,
     readonly provider: 'cpu' | 'cuda',
-    readonly kv: KvStore,
+    readonly kv: SlotKvCache,
     private readonly hidden: number,
     readonly actType: ActType,
   ) {}
 
-  static async create(bundleDir: string, m: BundleManifest, from: number, to: number, opts: SessionOptions & { kvBudgetBytes?: number } = {}): Promise<LayerRangeRunner> {
+  static async create(bundleDir: string, m: BundleManifest, from: number, to: number, opts: LayerRangeOptions = {}): Promise<LayerRangeRunner> {
     const l = m.config.llm;
-    const path = ensureGraph(bundleDir, m, { kind: 'layers', from, to });
+    const kvType = opts.kvType ?? m.activationType;
+    const path = ensureGraph(bundleDir, m, { kind: 'layers', from, to, ...(kvType !== m.activationType ? { kv: kvType } : {}) });
     const { session, provider } = await createSession(path, opts);
-    const kv = new KvStore(m.activationType, to - from, l.numKvHeads, l.headDim, opts.kvBudgetBytes ?? 4 * 1024 ** 3);
+    const kv = new SlotKvCache(kvType, to - from, l.numKvHeads, l.headDim, opts.kvBudgetBytes ?? 4 * 1024 ** 3, opts);
     return new LayerRangeRunner(from, to, session, provider, kv, l.hiddenSize, m.activationType);
   }
 
@@ -47,15 +47,26 @@ export class LayerRangeRunner {
       throw new RangeError(`activation has ${hidden.length} values but ${rows} rows × ${this.hidden} were declared`);
     }
     if (new Set(chunks.map((c) => c.seq)).size !== chunks.length) throw new RangeError('a sequence appears twice in one batch');
+    if (chunks.some((c) => !(c.length > 0))) throw new RangeError('a chunk has no positions');
     const t0 = performance.now();
     try {
-      if (chunks.length > 1 && chunks.every((c) => c.length === 1)) return await this.decodeBatch(hidden, chunks);
+      if (chunks.every((c) => c.length === 1)) return await this.step(hidden, chunks);
+      // A mixed step: all decode rows in one pass, then each prefill chunk in its own.
+      const H = this.hidden;
       const out = allocAct(this.actType, hidden.length);
-      let row = 0;
-      for (const c of chunks) {
-        const part = hidden.subarray(row * this.hidden, (row + c.length) * this.hidden);
-        out.set(await this.runOne(part, c) as never, row * this.hidden);
-        row += c.length;
+      const offsets: number[] = [];
+      chunks.reduce((row, c) => (offsets.push(row), row + c.length), 0);
+      const decode = chunks.map((c, i) => i).filter((i) => chunks[i].length === 1);
+      if (decode.length) {
+        const x = allocAct(this.actType, decode.length * H);
+        decode.forEach((i, j) => x.set(hidden.subarray(offsets[i] * H, (offsets[i] + 1) * H) as never, j * H));
+        const y = await this.step(x, decode.map((i) => chunks[i]));
+        decode.forEach((i, j) => out.set(y.subarray(j * H, (j + 1) * H) as never, offsets[i] * H));
+      }
+      for (const [i, c] of chunks.entries()) {
+        if (c.length === 1) continue;
+        const part = hidden.subarray(offsets[i] * H, (offsets[i] + c.length) * H);
+        out.set((await this.step(part, [c])) as never, offsets[i] * H);
       }
       return out;
     } finally {
@@ -72,84 +83,42 @@ export class LayerRangeRunner {
     await this.session.release();
   }
 
-  private kvDims(batch: number, len: number): number[] {
-    return [batch, this.kv.kvHeads, len, this.kv.headDim];
-  }
-
-  private async runOne(hidden: ActArray, c: SeqChunk): Promise<ActArray> {
-    const s = this.kv.prepare(c.seq, c.start, c.length);
+  /** One pass for chunks of equal length S, one per sequence, over their window of slots. */
+  private async step(hidden: ActArray, chunks: SeqChunk[]): Promise<ActArray> {
+    const S = chunks[0].length;
+    const H = this.hidden;
+    const win = this.kv.prepare(chunks);
+    const inOrder = win.rowOf.every((r, i) => r === i);
+    let x = hidden;
+    if (!inOrder) {
+      x = allocAct(this.actType, hidden.length);
+      win.rowOf.forEach((r, i) => x.set(hidden.subarray(i * S * H, (i + 1) * S * H) as never, r * S * H));
+    }
+    const pastLen = new BigInt64Array(win.rows);
+    chunks.forEach((c, i) => (pastLen[win.rowOf[i]] = BigInt(c.start)));
     const feeds: Record<string, ort.Tensor> = {
-      hidden: actTensor(this.actType, hidden, [1, c.length, this.hidden]),
-      seqlens_k: new ort.Tensor('int32', Int32Array.of(c.start + c.length - 1), [1]),
-      total_seq_len: new ort.Tensor('int32', Int32Array.of(c.start + c.length), []),
+      hidden: actTensor(this.actType, x, [win.rows, S, H]),
+      past_len: new ort.Tensor('int64', pastLen, [win.rows]),
     };
-    const empty = allocAct(this.actType, 0);
+    const n = this.kv.slotSize;
+    const dims = [win.rows, this.kv.kvHeads, this.kv.capacity, this.kv.headDim];
     for (let i = 0; i < this.numLayers; i++) {
       const l = this.from + i;
-      feeds[`past_key.${l}`] = actTensor(this.actType, s.keys[i] ?? empty, this.kvDims(1, s.length));
-      feeds[`past_value.${l}`] = actTensor(this.actType, s.values[i] ?? empty, this.kvDims(1, s.length));
+      feeds[`past_key.${l}`] = actTensor(this.kv.kvType, this.kv.keys[i].subarray(win.lo * n, (win.lo + win.rows) * n), dims);
+      feeds[`past_value.${l}`] = actTensor(this.kv.kvType, this.kv.values[i].subarray(win.lo * n, (win.lo + win.rows) * n), dims);
     }
     const out = await this.session.run(feeds);
-    const keys: ActArray[] = [];
-    const values: ActArray[] = [];
     for (let i = 0; i < this.numLayers; i++) {
-      keys.push(out[`present_key.${this.from + i}`].data as ActArray);
-      values.push(out[`present_value.${this.from + i}`].data as ActArray);
+      const k = out[`new_key.${this.from + i}`].data as ActArray;
+      const v = out[`new_value.${this.from + i}`].data as ActArray;
+      chunks.forEach((c, j) => this.kv.write(i, c.seq, c.start, S, win.rowOf[j], k, v));
     }
-    this.kv.commit(c.seq, s, keys, values, c.start + c.length);
-    return out.hidden_out.data as ActArray;
-  }
-
-  private async decodeBatch(hidden: ActArray, chunks: SeqChunk[]): Promise<ActArray> {
-    const B = chunks.length;
-    const states = chunks.map((c) => this.kv.prepare(c.seq, c.start, 1));
-    const P = Math.max(...states.map((s) => s.length));
-    const Hkv = this.kv.kvHeads;
-    const D = this.kv.headDim;
-    const feeds: Record<string, ort.Tensor> = {
-      hidden: actTensor(this.actType, hidden, [B, 1, this.hidden]),
-      seqlens_k: new ort.Tensor('int32', Int32Array.from(states.map((s) => s.length)), [B]),
-      total_seq_len: new ort.Tensor('int32', Int32Array.of(P + 1), []),
-    };
-    for (let i = 0; i < this.numLayers; i++) {
-      const l = this.from + i;
-      const k = allocAct(this.actType, B * Hkv * P * D);
-      const v = allocAct(this.actType, B * Hkv * P * D);
-      states.forEach((s, b) => {
-        if (!s.length) return;
-        for (let h = 0; h < Hkv; h++) {
-          const src = h * s.length * D;
-          const dst = (b * Hkv + h) * P * D;
-          k.set(s.keys[i].subarray(src, src + s.length * D) as never, dst);
-          v.set(s.values[i].subarray(src, src + s.length * D) as never, dst);
-        }
-      });
-      feeds[`past_key.${l}`] = actTensor(this.actType, k, this.kvDims(B, P));
-      feeds[`past_value.${l}`] = actTensor(this.actType, v, this.kvDims(B, P));
-    }
-    const out = await this.session.run(feeds);
-    const T = P + 1;
-    states.forEach((s, b) => {
-      const n = s.length + 1;
-      const keys: ActArray[] = [];
-      const values: ActArray[] = [];
-      for (let i = 0; i < this.numLayers; i++) {
-        const pk = out[`present_key.${this.from + i}`].data as ActArray;
-        const pv = out[`present_value.${this.from + i}`].data as ActArray;
-        const k = allocAct(this.actType, Hkv * n * D);
-        const v = allocAct(this.actType, Hkv * n * D);
-        for (let h = 0; h < Hkv; h++) {
-          const src = (b * Hkv + h) * T * D;
-          k.set(pk.subarray(src, src + n * D) as never, h * n * D);
-          v.set(pv.subarray(src, src + n * D) as never, h * n * D);
-        }
-        keys.push(k);
-        values.push(v);
-      }
-      this.kv.commit(chunks[b].seq, s, keys, values, n);
-    });
-    return out.hidden_out.data as ActArray;
+    chunks.forEach((c) => this.kv.commit(c.seq, c.start + S));
+    const y = out.hidden_out.data as ActArray;
+    if (inOrder) return y;
+    const back = allocAct(this.actType, y.length);
+    win.rowOf.forEach((r, i) => back.set(y.subarray(r * S * H, (r + 1) * S * H) as never, i * S * H));
+    return back;
   }
 }
 
-export { UnknownSequenceError };

@@ -2,9 +2,9 @@ import { BundleManifest } from '@ivl/compiler';
 import { Plan, RingStep, ringOrder } from '@ivl/plan';
 import { ActArray } from './activations';
 import { EmbedRunner, TailRunner, VisionRunner } from './head-runners';
-import { LayerRangeRunner, SeqChunk } from './layer-range-runner';
+import { LayerRangeRunner, LayerRangeOptions } from './layer-range-runner';
+import type { SeqChunk } from './slot-kv-cache';
 import { mergeImageEmbeddings } from './merge-image';
-import { SessionOptions } from './session-factory';
 
 export interface PrefillInput {
   seq: string;
@@ -29,7 +29,7 @@ export class ModelRunner {
     private readonly tail: TailRunner,
   ) {}
 
-  static async create(dir: string, m: BundleManifest, plan: Plan, opts: SessionOptions & { kvBudgetBytes?: number } = {}): Promise<ModelRunner> {
+  static async create(dir: string, m: BundleManifest, plan: Plan, opts: LayerRangeOptions = {}): Promise<ModelRunner> {
     if (plan.numLayers !== m.config.llm.numLayers) throw new Error(`plan ${plan.name} is for ${plan.numLayers} layers, the model has ${m.config.llm.numLayers}`);
     const ranges = [];
     for (const step of ringOrder(plan)) {

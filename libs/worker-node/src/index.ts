@@ -3,7 +3,5 @@ export * from './stage-setup';
 export * from './stage-status';
 export * from './middle-stage';
 export * from './driver/driver';
-export * from './driver/admission';
-export * from './driver/scheduler';
 export * from './start-worker';
 export * from './worker-command';

@@ -17,6 +17,7 @@ export interface StageSetup {
 
 /** Resolves the bundle and the plan, and starts this stage's onnxruntime thread with only its own graphs. */
 export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
+  if (o.kvDtype !== undefined && o.kvDtype !== 'fp32' && o.kvDtype !== 'fp16') throw new RangeError(`--kv-dtype must be fp32 or fp16, got ${String(o.kvDtype)}`);
   // The plan comes first so that a stage converts only its own share of a checkpoint (stage-local conversion).
   const config: ModelConfig = isBundleDir(o.model) ? readManifest(o.model).config : Checkpoint.open(o.model).config;
   const plan = parsePlan(o.plan, config.llm.numLayers, planCosts(config));
@@ -33,6 +34,7 @@ export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
     imageTokenId: manifest.config.imageContextTokenId,
     session: { threads: o.threads ?? Math.max(1, cpus().length), device: o.device },
     kvBudgetBytes: o.kvBudgetMb * 1024 * 1024,
+    kvType: o.kvDtype === 'fp16' ? 'float16' : o.kvDtype === 'fp32' ? 'float32' : undefined,
   });
   o.log(`stage ${o.stage}/${plan.stages.length} (${plan.name}): layers ${sp.ranges.map(([a, b]) => `[${a},${b})`).join(' + ') || 'none'}${o.stage === 0 ? ' + vision, embeddings, head' : ''}; ${manifest.dtype} on ${info.provider}; KV room for ${info.kvCapacityTokens} tokens`);
   return { bundleDir: dir, manifest, plan, engine: client, info, modelId: `${manifest.source.fingerprint}-${manifest.dtype}` };

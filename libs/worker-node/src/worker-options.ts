@@ -14,6 +14,8 @@ export interface WorkerOptions {
   threads?: number;
   /** KV cache budget of this stage in MiB. */
   kvBudgetMb: number;
+  /** KV cache element type: 'fp16' halves it for fp32-activation bundles (default: the activations' type). */
+  kvDtype?: 'fp32' | 'fp16';
   cacheDir?: string;
   /** Stage 0: the Redis that holds the queue. */
   redis?: string;
@@ -21,10 +23,15 @@ export interface WorkerOptions {
   pipelineId: string;
   /** Stage 0: sequences generated at once (BullMQ concurrency). */
   maxSequences: number;
+  /** Stage 0: memory for image embeddings per tile, reused when the same image comes again (0 = off). */
+  visionCacheMb: number;
   /** Stage 0: most sequences in one decode micro-batch. */
   maxBatch: number;
-  /** Stage 0: positions per prefill chunk (a chunk is one micro-batch round the ring). */
-  prefillChunk: number;
+  /**
+   * Stage 0: the step's token budget for prefill, i.e. prompt positions one micro-batch carries next to its decode
+   * rows. Unset: 512 on CUDA, 64 on CPU (where 64 positions of the 4b model already cost about a second).
+   */
+  prefillChunk?: number;
   /** Stage 0: micro-batches in flight round the ring; defaults to the number of stages. */
   maxInFlight?: number;
   /** Stage 0: an in-flight micro-batch that has not come back after this long fails its sequences. */
@@ -40,14 +47,19 @@ export interface WorkerOptions {
   log: (msg: string) => void;
 }
 
+/** The prefill token budget per step for a device (see WorkerOptions.prefillChunk). */
+export function defaultPrefillChunk(device: string): number {
+  return device.startsWith('cuda') ? 512 : 64;
+}
+
 export const WORKER_DEFAULTS = {
   dtype: 'fp32' as WeightFormat,
   plan: 'card:1',
   device: 'cpu',
   kvBudgetMb: 2048,
   maxSequences: 32,
+  visionCacheMb: 256,
   maxBatch: 32,
-  prefillChunk: 512,
   batchTimeoutMs: 120_000,
   kvIdleMs: 300_000,
   drainMs: 30_000,

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ActArray } from '../activations';
-import type { SeqChunk } from '../layer-range-runner';
+import type { SeqChunk } from '../slot-kv-cache';
 import type { FrontInput, StageEngineConfig, StageEngineInfo, StageStats } from './stage-engine';
 import { CallMessage, ReplyMessage, transferables } from './protocol';
+import { TileEmbeddingCache } from '../tile-embedding-cache';
 
 /** An error from the onnxruntime thread, with its original class name (e.g. KvBudgetError). */
 export class EngineError extends Error {
@@ -76,9 +77,39 @@ export class StageEngineClient {
     });
   }
 
+  /**
+   * Tiles per call of the vision encoder. Calls on the onnxruntime thread run in arrival order, so a large image
+   * sent tile by tile lets the ring's steps run between its tiles instead of waiting for the whole image.
+   */
+  visionTilesPerCall = 1;
+
+  /** Per-tile embedding cache (stage 0); undefined = off. */
+  visionCache?: TileEmbeddingCache;
+
   /** Arrays passed here are transferred when they own their buffer: do not use them afterwards. */
-  vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
-    return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+  async vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
+    const k = this.visionCache ? 1 : Math.max(1, this.visionTilesPerCall);
+    if (numTiles <= k && !this.visionCache) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+    const per = pixels.length / numTiles;
+    const parts: ActArray[] = [];
+    for (let t = 0; t < numTiles; t += k) {
+      const n = Math.min(k, numTiles - t);
+      const tile = pixels.subarray(t * per, (t + n) * per);
+      const key = this.visionCache ? TileEmbeddingCache.key(tile) : '';
+      let rows = this.visionCache?.get(key);
+      if (!rows) {
+        rows = (await this.call('runVision', [tile, n])) as ActArray;
+        this.visionCache?.set(key, rows);
+      }
+      parts.push(rows);
+    }
+    const out = parts[0] instanceof Float32Array ? new Float32Array(parts.reduce((a, p) => a + p.length, 0)) : new Uint16Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p as never, o);
+      o += p.length;
+    }
+    return out;
   }
 
   front(input: FrontInput): Promise<ActArray> {

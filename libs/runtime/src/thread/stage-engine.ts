@@ -2,7 +2,8 @@ import { readManifest } from '@ivl/compiler';
 import type { LayerRange } from '@ivl/plan';
 import { ActArray, allocAct } from '../activations';
 import { EmbedRunner, TailRunner, VisionRunner } from '../head-runners';
-import { LayerRangeRunner, SeqChunk } from '../layer-range-runner';
+import { LayerRangeRunner } from '../layer-range-runner';
+import type { SeqChunk } from '../slot-kv-cache';
 import { mergeImageEmbeddings } from '../merge-image';
 import { SessionOptions } from '../session-factory';
 
@@ -15,6 +16,8 @@ export interface StageEngineConfig {
   imageTokenId: number;
   session: SessionOptions;
   kvBudgetBytes: number;
+  /** KV cache element type (default: the activations'). */
+  kvType?: 'float32' | 'float16';
 }
 
 export interface StageEngineInfo {
@@ -64,7 +67,7 @@ export class StageEngine {
     // The KV budget is shared by the stage's ranges in proportion to their layers.
     for (const [a, b] of ranges) {
       const share = layers ? Math.floor((this.cfg.kvBudgetBytes * (b - a)) / layers) : this.cfg.kvBudgetBytes;
-      this.runners.push(await LayerRangeRunner.create(this.cfg.bundleDir, m, a, b, { ...this.cfg.session, kvBudgetBytes: share }));
+      this.runners.push(await LayerRangeRunner.create(this.cfg.bundleDir, m, a, b, { ...this.cfg.session, kvBudgetBytes: share, kvType: this.cfg.kvType }));
     }
     if (this.cfg.head) {
       this.vision = await VisionRunner.create(this.cfg.bundleDir, m, this.cfg.session);

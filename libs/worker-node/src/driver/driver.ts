@@ -5,27 +5,27 @@ import { requestLimitsFromEnv } from '@ivl/engine';
 import { lazyGrammarEngine } from '@ivl/grammar';
 import { loadTokenizer } from '@ivl/prompt';
 import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
+import { TileEmbeddingCache } from '@ivl/runtime';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, jobBlobs, keys } from '@ivl/queue';
+import { Admission, MicroBatch, RingError, RingExecutor, Scheduler, Sequence } from '@ivl/engine-core';
 import { DelayedError, Queue } from 'bullmq';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
-import { WorkerOptions } from '../worker-options';
+import { WorkerOptions, defaultPrefillChunk } from '../worker-options';
 import { WorkerTelemetry } from '../worker-telemetry';
-import { Admission } from './admission';
 import { HeldJobs } from './held-jobs';
 import { processJob, sequenceIdOf } from './job-processor';
-import { MicroBatch } from './micro-batch';
-import { RingExecutor, RingError } from './ring-executor';
 import { RingMonitor } from './ring-monitor';
-import { Scheduler } from './scheduler';
-import { Sequence } from './sequence';
 
 /** A job failed by a broken ring waits this long before it may start again (the queue is paused until the ring is whole). */
 const RING_RETRY_DELAY_MS = 250;
-/** Starts of one job before it is failed for good: a job that keeps breaking rings must not loop for ever. */
-const MAX_STARTS = 30;
+/**
+ * Starts of one job before it is failed for good: a job that keeps breaking rings must not loop for ever. A start
+ * also counts when admission hands a job back to the wait list for want of KV room, hence the margin.
+ */
+const MAX_STARTS = 100;
 
 export interface DriverHandle extends RunningStage {
   monitor: RingMonitor;
@@ -55,6 +55,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     if (b.kind === 'decode' && decodeBatches++ % o.traceDecodeEvery !== 0) return {};
     return b.seqs[0]?.trace ?? {};
   };
+  // Multi-turn image chats send the same image every turn: its tiles' vision pass runs once.
+  if (o.visionCacheMb > 0) s.engine.visionCache = new TileEmbeddingCache(o.visionCacheMb * 2 ** 20);
   const executor = new RingExecutor(s.engine, link, s.info.hidden, o.batchTimeoutMs, batchTrace);
   let sentBytes = 0;
   executor.onStageTime = (ms, b) => tel.m.stageForward.observe({ stage: '0', kind: b.kind }, ms / 1000);
@@ -83,7 +85,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const scheduler = new Scheduler(executor, {
     maxInFlight: o.maxInFlight ?? Math.max(1, numStages),
     maxBatch: o.maxBatch,
-    prefillChunk: o.prefillChunk,
+    prefillChunk: o.prefillChunk ?? defaultPrefillChunk(o.device),
     vocab: s.info.vocab,
     onRelease: (seq: Sequence) => toRelease.add(seq.id),
     onBatchDone: () => status.refresh(),
@@ -116,6 +118,21 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const lifeId = status.instanceId.slice(0, 8);
   const held = new HeldJobs(redis, o.pipelineId);
   const active = new Map<string, Sequence>();
+  // Intake follows admission: when a job had to go back to the queue for want of KV room, stop taking jobs until
+  // a sequence ends, so the rest wait in BullMQ (seen by the gateway's backlog, the metrics and KEDA, and taken by
+  // any replica with room) rather than inside this worker.
+  let heldBack = false;
+  let ringWhole = false;
+  const holdIntake = () => {
+    if (heldBack) return;
+    heldBack = true;
+    worker.pause(true).catch(() => undefined);
+  };
+  admission.onRelease(() => {
+    if (!heldBack) return;
+    heldBack = false;
+    if (ringWhole && !status.draining) worker.resume();
+  });
   const limits = requestLimitsFromEnv();
   const modelName = s.manifest.source.dir.split('/').filter(Boolean).pop() ?? 'model';
   const worker = new Worker<GenerateJobData, GenerateJobResult>(
@@ -156,8 +173,10 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           active,
           log: o.log,
           grammar,
+          onNoRoom: holdIntake,
         },
         job,
+        token,
       );
           span?.setAttributes({ 'gen_ai.usage.input_tokens': r.promptTokens, 'gen_ai.usage.output_tokens': r.completionTokens, 'gen_ai.response.finish_reasons': [r.finishReason] });
           return r;
@@ -218,11 +237,13 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     worker.pause(true).catch(() => undefined);
   };
   monitor.on('broken', (reason: string) => {
+    ringWhole = false;
     health.setStatus(STAGE_SERVICE, 'NOT_SERVING');
     o.log(`ring broken: ${reason}; failing in-flight sequences and pausing the queue`);
     breakRing(reason);
   });
   monitor.on('whole', () => {
+    ringWhole = true;
     health.setStatus(STAGE_SERVICE, 'SERVING');
     admission.setCapacity(monitor.view.capacityTokens);
     o.log(`ring whole (${numStages} stage${numStages > 1 ? 's' : ''}); taking jobs`);
@@ -242,7 +263,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           void queue.close().catch(() => undefined);
           worker.run().catch((e) => o.log(`queue worker stopped: ${(e as Error).message}`));
         });
-    } else worker.resume();
+    } else if (!heldBack) worker.resume();
   });
   if (link) status.downstream = () => link.connected;
   link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));

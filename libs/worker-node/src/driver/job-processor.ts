@@ -1,4 +1,4 @@
-import { Job, UnrecoverableError } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@ivl/checkpoint';
 import { EngineInput, RequestError, prepareInput, RequestLimits } from '@ivl/engine';
@@ -8,9 +8,7 @@ import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageEngineClient } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
-import { Admission } from './admission';
-import { Scheduler } from './scheduler';
-import { Sequence } from './sequence';
+import { Admission, Scheduler, Sequence } from '@ivl/engine-core';
 
 export interface ProcessorDeps {
   redis: Redis;
@@ -31,6 +29,8 @@ export interface ProcessorDeps {
   /** The grammar engine, started on the first structured-output job. */
   grammar?: () => Promise<GrammarEngine>;
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
+  /** A job went back to the queue because admission had no room: stop taking jobs until a sequence ends. */
+  onNoRoom?: () => void;
 }
 
 /**
@@ -50,7 +50,7 @@ const PERMANENT = new Set(['RequestError', 'PromptError', 'PreprocessError', 'Sa
  * broken ring) replays the tokens an earlier attempt already published and continues after them, so its stream
  * never repeats and its result is the same.
  */
-export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, GenerateJobResult>): Promise<GenerateJobResult> {
+export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, GenerateJobResult>, token?: string): Promise<GenerateJobResult> {
   const started = Date.now();
   const data = job.data;
   // Which run of the job this is (0 first): a run failed by a broken ring is started again without using an attempt.
@@ -134,8 +134,32 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     await writer.end(decoder.finishReason ?? 'stop');
     return result();
   }
+  // Intake from admission: a job this pipeline cannot start now goes back to the queue's wait list (for another
+  // replica, or for this one once a sequence ends) instead of waiting here, invisible to the backlog metrics.
+  const reserve = Math.min(d.config.llm.maxPositionEmbeddings, prepared.ids.length + data.sampling.maxNewTokens);
+  try {
+    d.admission.check(reserve);
+  } catch (e) {
+    return fail(new RequestError('too_long', (e as Error).message));
+  }
+  if (!d.admission.tryAcquire(reserve)) {
+    if (token) {
+      d.onNoRoom?.();
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    await d.admission.acquire(reserve);
+  }
+  // The next request of this size would not fit: stop taking jobs now rather than take one only to hand it back.
+  if (token && !d.admission.fits(reserve)) d.onNoRoom?.();
   const p = prepared;
-  const imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
+  let imageRows;
+  try {
+    imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
+  } catch (e) {
+    d.admission.release(reserve);
+    throw e;
+  }
   // Appends are queued in order without holding up the scheduler; one that fails (fenced, Redis full or gone)
   // stops this sequence, and the attempt fails with that reason below.
   let published = writer.published.length;
@@ -150,8 +174,6 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   };
   seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, d.config.imageContextTokenId, d.hidden, onStep);
   seq.trace = injectContext();
-  const reserve = Math.min(d.config.llm.maxPositionEmbeddings, prepared.ids.length + data.sampling.maxNewTokens);
-  await d.admission.acquire(reserve).catch((e) => fail(new RequestError('too_long', (e as Error).message)));
   d.active.set(job.id!, seq);
   try {
     if (await d.redis.exists(keys.cancel(job.id!))) seq.cancelled = true;

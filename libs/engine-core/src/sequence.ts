@@ -16,6 +16,8 @@ export class Sequence {
   nextToken = -1;
   /** Position of `nextToken`. */
   position = 0;
+  /** The step this sequence last rode in (the scheduler serves the longest-waiting first). */
+  lastStep = -1;
   readonly done: Promise<void>;
   private settle!: { resolve: () => void; reject: (e: Error) => void };
   /** Index of each image-context token's row: imgRank[p] = number of image tokens before position p. */
