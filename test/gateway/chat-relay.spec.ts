@@ -91,7 +91,7 @@ describe('REST relay of the token stream (fake pipeline)', () => {
 
 describe('a client that goes away cancels its job', () => {
   it('streaming: the job ends cancelled', async () => {
-    // Long enough (≥ 20 s) to outlast the 5 s resume window on a loaded machine.
+    // Long enough (20 s) to outlast the 5 s resume window even on a loaded machine.
     const slow = startFakeWorker(gw.prefix, { words: Array.from({ length: 1000 }, (_, i) => ` w${i}`), delayMs: 20 });
     try {
       // Stop the fast worker from taking this job.

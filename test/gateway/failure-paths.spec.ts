@@ -134,18 +134,19 @@ describe('gRPC Generate cancelled by a client that stopped reading', () => {
   it('the handler ends, its Redis reader is released, the job is cancelled', async () => {
     const gw = await startTestGateway('grpc-backpressure');
     await gw.pipeline(true);
-    // Large deltas with no delay: the client's HTTP/2 window fills and the server's write() returns false.
-    const worker = startFakeWorker(gw.prefix, { words: Array.from({ length: 3000 }, (_, i) => `${i}`.padEnd(400, '.')) });
+    // Large deltas, fast: the client's HTTP/2 window fills within a fraction of a second and the server's write()
+    // returns false, while the job runs long enough (6,000 entries, ≥ 6 s) to be still running at the cancel.
+    const worker = startFakeWorker(gw.prefix, { words: Array.from({ length: 6000 }, (_, i) => `${i}`.padEnd(400, '.')), delayMs: 1 });
     try {
       const client = servingClient(gw.grpcPort!);
-      const call = client.Generate({ model: 'tiny', messages: request.messages, max_tokens: 3000 });
+      const call = client.Generate({ model: 'tiny', messages: request.messages, max_tokens: 6000 });
       const jobId = await new Promise<string>((resolve) => {
         call.once('data', (e: any) => {
           call.pause();
           resolve(e.started.job_id);
         });
       });
-      // Let the server fill the window and block on 'drain' (the fake pipeline writes ~3,000 entries a second).
+      // Let the server fill the window and block on 'drain'.
       await new Promise((r) => setTimeout(r, 1500));
       expect(gw.services.inflightCount).toBe(1);
       call.on('error', (e: grpc.ServiceError) => expect(e.code).toBe(grpc.status.CANCELLED));

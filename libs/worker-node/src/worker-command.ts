@@ -50,7 +50,6 @@ export function workerCommand(): Command {
       installProcessGuards({ name: `stage ${f.stage}`, log, beforeExit: (reason) => w.markNotServing(reason) });
       // A stage whose onnxruntime thread died cannot compute any more: NOT_SERVING, then exit for a restart.
       w.engine.onDeath((e) => void fatal(`the onnxruntime thread died: ${e.message}`));
-      log(`serving on port ${w.port}`);
       let stopping = false;
       const stop = async (sig: string) => {
         if (stopping) return;
@@ -64,5 +63,7 @@ export function workerCommand(): Command {
       // Under `ivl up` Ctrl-C reaches every process; the supervisor stops the gateway first, then the stages.
       process.on('SIGINT', () => (supervised() ? undefined : void stop('SIGINT')));
       watchParent(() => void stop('parent exited'));
+      // Announced only once the signal handlers are in place: a supervisor may stop the worker as soon as it reads this.
+      log(`serving on port ${w.port}`);
     });
 }
