@@ -30,6 +30,20 @@ describe('token streams', () => {
     expect(resumed.map((e) => e.id)).toEqual(events.slice(2).map((e) => e.id));
   });
 
+  it('a resent append (its reply lost to a Redis restart) is written once; a gap or an entry after the end is not', async () => {
+    const job = randomUUID();
+    const w = await TokenStreamWriter.claim(redis, job, 'attempt-1');
+    await w.append(0, [10, 11], 'ab');
+    await w.append(0, [10, 11], 'ab');
+    await w.append(2, [12], 'c');
+    await expect(w.append(5, [15], 'f')).rejects.toThrow(/GAP at 5, stream ends at 3/);
+    await w.end('stop');
+    await w.append(3, [13], 'd');
+    const rows = (await redis.xrange(keys.tokens(job), '-', '+')) as Array<[string, string[]]>;
+    expect(rows.map(([, f]) => f[1] + (f[3] ?? ''))).toEqual(['t0', 't2', 'estop']);
+    expect((await TokenStreamWriter.claim(redis, job, 'attempt-2')).published).toEqual([10, 11, 12]);
+  });
+
   it('blobs are content-addressed', async () => {
     const store = new BlobStore(redis, 60);
     const a = await store.put(new Uint8Array([1, 2, 3]));

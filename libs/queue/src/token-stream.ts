@@ -10,9 +10,28 @@ export type TokenEvent =
 const STREAM_TTL_SECONDS = 24 * 3600;
 
 // XADD only while this writer still owns the stream: a stalled attempt that wakes up after BullMQ re-ran its job
-// can no longer append, so a retried job never duplicates output.
+// can no longer append, so a retried job never duplicates output. The append is also idempotent: ioredis resends a
+// command whose reply was lost when Redis went away, and a resent entry (an index already written, or anything
+// after the end) is dropped rather than written twice; an index past the stream's end is refused as a gap.
 const FENCED_XADD = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+local kind, nextIndex = nil, 0
+if last then
+  local f, i, n = last[2], 0, 0
+  for j = 1, #f, 2 do
+    if f[j] == 'k' then kind = f[j + 1]
+    elseif f[j] == 'i' then i = tonumber(f[j + 1])
+    elseif f[j] == 'ids' and #f[j + 1] > 0 then n = select(2, string.gsub(f[j + 1], ',', '')) + 1 end
+  end
+  nextIndex = i + n
+end
+if kind == 'e' then return false end
+if ARGV[4] == 't' then
+  local index = tonumber(ARGV[6])
+  if index < nextIndex then return false end
+  if index > nextIndex then return redis.error_reply('GAP at ' .. index .. ', stream ends at ' .. nextIndex) end
+end
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return id`;

@@ -110,7 +110,9 @@ describe.each(['tiny', 'tiny-odd', 'tiny-mha', 'tiny-1b', 'tiny-2b', 'tiny-26b',
     const ids = promptIds(new Rng(5), 40, 0, ck);
     const whole = await ortRun(r, 'w', ids, 2);
     const chunked = await ortRun(r, 'c', ids, 2, undefined, undefined, 16);
-    whole.logits.forEach((l, i) => expect(maxAbsDiff(chunked.logits[i], l)).toBeLessThan(1e-5));
+    // Chunks sum attention over the past in another order than one pass: equal to fp32 rounding, not bit for bit
+    // (2.5e-5 absolute on tiny-1b's logits), so the bound is relative to the logit scale.
+    whole.logits.forEach((l, i) => expect(relErr(chunked.logits[i], l)).toBeLessThan(1e-5));
   });
 });
 
