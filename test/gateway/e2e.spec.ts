@@ -9,9 +9,9 @@ import * as grpc from '@grpc/grpc-js';
 import OpenAI, { toFile } from 'openai';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, startLocalCluster } from '@ivl/local-cluster';
+import { type LocalCluster } from '@ivl/local-cluster';
 import { StageClient } from '@ivl/pipeline';
-import { testRedisUrl, tinyCheckpoint, uniquePrefix } from '@ivl/test-support';
+import { startServingCluster } from '../support/cluster';
 import { servingClient } from './support/grpc-client';
 
 const dist = join(__dirname, '..', '..', 'dist');
@@ -21,34 +21,10 @@ const reason = missing.length ? `needs dist/${missing.join(' and dist/')} (the w
 describe.skipIf(!!reason)(`against a local cluster (ivl up)${reason ? ` — skipped: ${reason}` : ''}`, () => {
   let cluster: LocalCluster;
   let openai: OpenAI;
-  const logs: string[] = [];
   const greedy = { model: 'tiny', temperature: 0, max_tokens: 12 } as const;
 
   beforeAll(async () => {
-    cluster = await startLocalCluster({
-      model: tinyCheckpoint(),
-      stages: 2,
-      plan: 'card',
-      dtype: 'fp32',
-      redis: testRedisUrl(),
-      queuePrefix: uniquePrefix('e2e'),
-      port: 0,
-      grpcPort: 0,
-      threads: 1,
-      extraGatewayArgs: ['--served-model-name', 'tiny', '--host', '127.0.0.1'],
-      log: (name, line) => logs.push(`${name} | ${line}`),
-    });
-    try {
-      await cluster.waitReady(240_000);
-      // The gateway's own readiness (pipeline announced on our queue prefix) may trail the driver's first announce.
-      for (let i = 0; (await fetch(`http://127.0.0.1:${cluster.httpPort}/readyz`)).status !== 200; i++) {
-        if (i > 100) throw new Error('the gateway did not become ready');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } catch (e) {
-      console.error(logs.slice(-40).join('\n'));
-      throw e;
-    }
+    cluster = await startServingCluster('e2e');
     openai = new OpenAI({ baseURL: `http://127.0.0.1:${cluster.httpPort}/v1`, apiKey: 'local', maxRetries: 0 });
   }, 300_000);
 

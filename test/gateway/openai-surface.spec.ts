@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalCluster, startLocalCluster } from '@ivl/local-cluster';
-import { testRedisUrl, tinyCheckpoint, uniquePrefix } from '@ivl/test-support';
+import { type LocalCluster } from '@ivl/local-cluster';
+import { startServingCluster } from '../support/cluster';
 
 const dist = join(__dirname, '..', '..', 'dist');
 const missing = ['worker.js', 'gateway.js'].filter((f) => !existsSync(join(dist, f)));
@@ -43,33 +43,10 @@ describe.skipIf(!!reason)(`the OpenAI surface against a local cluster${reason ? 
   let cluster: LocalCluster;
   let openai: OpenAI;
   let base: string;
-  const logs: string[] = [];
   const ask = [{ role: 'user' as const, content: 'Describe the weather as JSON.' }];
 
   beforeAll(async () => {
-    cluster = await startLocalCluster({
-      model: tinyCheckpoint(),
-      stages: 2,
-      plan: 'card',
-      dtype: 'fp32',
-      redis: testRedisUrl(),
-      queuePrefix: uniquePrefix('surface'),
-      port: 0,
-      grpcPort: 0,
-      threads: 1,
-      extraGatewayArgs: ['--served-model-name', 'tiny', '--host', '127.0.0.1'],
-      log: (name, line) => logs.push(`${name} | ${line}`),
-    });
-    try {
-      await cluster.waitReady(240_000);
-      for (let i = 0; (await fetch(`http://127.0.0.1:${cluster.httpPort}/readyz`)).status !== 200; i++) {
-        if (i > 100) throw new Error('the gateway did not become ready');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } catch (e) {
-      console.error(logs.slice(-40).join('\n'));
-      throw e;
-    }
+    cluster = await startServingCluster('surface');
     base = `http://127.0.0.1:${cluster.httpPort}`;
     openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'local', maxRetries: 0 });
   }, 300_000);

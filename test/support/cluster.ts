@@ -1,5 +1,5 @@
 import { LocalCluster, LocalClusterOptions, startLocalCluster } from '@ivl/local-cluster';
-import { testRedisUrl, uniquePrefix } from '@ivl/test-support';
+import { testRedisUrl, tinyCheckpoint, uniquePrefix } from '@ivl/test-support';
 
 export interface TestCluster extends LocalCluster {
   logs: string[];
@@ -27,6 +27,45 @@ export async function startTestCluster(o: Partial<LocalClusterOptions> & { model
   await cluster.waitReady(120_000).catch((e) => {
     console.error(logs.join('\n'));
     throw e;
+  });
+  return Object.assign(cluster, { logs });
+}
+
+/**
+ * A whole local cluster with its gateway (2 stages of the tiny model served as `tiny`, loopback, free ports), once the
+ * gateway itself is ready: its readiness (a pipeline announced on this queue prefix) may trail the driver's first
+ * announce.
+ */
+export async function startServingCluster(label: string): Promise<TestCluster> {
+  const cluster = await startLocalClusterWithLogs(label);
+  try {
+    await cluster.waitReady(240_000);
+    for (let i = 0; (await fetch(`http://127.0.0.1:${cluster.httpPort}/readyz`)).status !== 200; i++) {
+      if (i > 100) throw new Error('the gateway did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    console.error(cluster.logs.slice(-40).join('\n'));
+    await cluster.stop();
+    throw e;
+  }
+  return cluster;
+}
+
+async function startLocalClusterWithLogs(label: string): Promise<TestCluster> {
+  const logs: string[] = [];
+  const cluster = await startLocalCluster({
+    model: tinyCheckpoint(),
+    stages: 2,
+    plan: 'card',
+    dtype: 'fp32',
+    redis: testRedisUrl(),
+    queuePrefix: uniquePrefix(label),
+    port: 0,
+    grpcPort: 0,
+    threads: 1,
+    extraGatewayArgs: ['--served-model-name', 'tiny', '--host', '127.0.0.1'],
+    log: (name, line) => logs.push(`${name} | ${line}`),
   });
   return Object.assign(cluster, { logs });
 }
