@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureBundleLocked } from '@ivl/compiler';
-import { planCosts } from '@ivl/engine';
+import { planCosts } from '@ivl/requests';
 import { startLocalCluster } from '@ivl/local-cluster';
 import { parsePlan } from '@ivl/plan';
 import { GenerateClient, GenerateJobResult } from '@ivl/queue';

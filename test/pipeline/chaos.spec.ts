@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalEngine } from '@ivl/engine';
+import { LocalGenerator } from '@ivl/requests';
 import { freePort, startLocalCluster, startRedisServer, type LocalCluster } from '@ivl/local-cluster';
 import { StageClient } from '@ivl/pipeline';
 import { GenerateClient, type TokenEvent, keys } from '@ivl/queue';
@@ -47,8 +47,8 @@ describe(`chaos: ${JOBS} jobs, 3-stage ring, random SIGKILLs and a Redis restart
 
   beforeAll(async () => {
     log(`seed ${seed}`);
-    const engine = await LocalEngine.open(model, { dtype: 'fp32', threads: 1 });
-    for (const j of jobs) expected.push((await engine.chat({ question: j.question }, { topP: 1, topK: 0, repetitionPenalty: 1, stop: [], ...j.sampling })).tokens);
+    const generator = await LocalGenerator.open(model, { dtype: 'fp32', threads: 1 });
+    for (const j of jobs) expected.push((await generator.chat({ question: j.question }, { topP: 1, topK: 0, repetitionPenalty: 1, stop: [], ...j.sampling })).tokens);
     redisPort = await freePort();
     redis = await startRedisServer({ port: redisPort, extraArgs: redisArgs });
     cluster = await startLocalCluster({

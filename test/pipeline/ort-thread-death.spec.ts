@@ -51,9 +51,9 @@ describe('a stage whose onnxruntime thread died', () => {
     try {
       expect((await stage.health()).status).toBe('SERVING');
       expect(await healthCheck(w.port)).toBe('SERVING');
-      const died = new Promise<Error>((r) => w!.engine.onDeath(r));
+      const died = new Promise<Error>((r) => w!.model.onDeath(r));
       // The thread really ends (as a native crash or an abort in onnxruntime would end it).
-      await (w.engine as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      await (w.model as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
       expect((await died).message).toMatch(/onnxruntime thread exited/);
       expect((await stage.health()).status).toBe('NOT_SERVING');
       // What the worker does before it exits (worker-command wires it to the thread's death).

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { EngineInput } from '@ivl/engine';
+import { RequestInput } from '@ivl/requests';
 import { collectFlag } from './sampling-flags';
 
 /** --image/--video flags and the prompt shape they produce (shared by forward and chat). */
@@ -14,7 +14,7 @@ export function addMediaFlags(cmd: Command): Command {
     .option('--bound <start,end>', 'video segment in seconds, e.g. 1.0,5.0');
 }
 
-export function mediaInput(o: Record<string, unknown>): Pick<EngineInput, 'images' | 'video' | 'combineImages' | 'maxNum'> {
+export function mediaInput(o: Record<string, unknown>): Pick<RequestInput, 'images' | 'video' | 'combineImages' | 'maxNum'> {
   const read = (f: string) => {
     try {
       return new Uint8Array(readFileSync(f));

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { WEIGHT_FORMATS } from '@ivl/compiler';
-import { LocalEngine } from '@ivl/engine';
+import { LocalGenerator } from '@ivl/requests';
 import { PLAN_SYNTAX } from '@ivl/plan';
 import { byteProgress } from './progress';
 
@@ -12,14 +12,14 @@ export function addModelFlags(cmd: Command): Command {
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', Number);
 }
 
-export async function openEngine(o: Record<string, unknown>): Promise<LocalEngine> {
+export async function openGenerator(o: Record<string, unknown>): Promise<LocalGenerator> {
   const bar = byteProgress('converting checkpoint (once; cached)');
-  const engine = await LocalEngine.open(o.model as string, {
+  const generator = await LocalGenerator.open(o.model as string, {
     dtype: o.dtype as never,
     plan: o.plan as string,
     threads: o.threads as number | undefined,
     onConvertProgress: bar.update,
   });
   bar.stop();
-  return engine;
+  return generator;
 }

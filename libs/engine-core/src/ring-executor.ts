@@ -1,5 +1,5 @@
 import type { ActivationBatch, RingLink } from '@ivl/pipeline';
-import type { StageEngineClient } from '@ivl/runtime';
+import type { StageModelClient } from '@ivl/runtime';
 import { BatchExecutor, MicroBatch } from './micro-batch';
 
 export class RingError extends Error {
@@ -28,7 +28,7 @@ export class RingExecutor implements BatchExecutor {
   onStageTime?: (ms: number, b: MicroBatch) => void;
 
   constructor(
-    private readonly engine: StageEngineClient,
+    private readonly model: StageModelClient,
     private readonly link: RingLink | undefined,
     private readonly hidden: number,
     private readonly timeoutMs: number,
@@ -38,7 +38,7 @@ export class RingExecutor implements BatchExecutor {
 
   async run(b: MicroBatch): Promise<Float32Array> {
     const t0 = performance.now();
-    let h = await this.engine.front({ ids: b.ids, spans: b.spans, imageRows: b.imageRows });
+    let h = await this.model.front({ ids: b.ids, spans: b.spans, imageRows: b.imageRows });
     const frontMs = performance.now() - t0;
     if (this.link) {
       const back = this.awaitReturn(b.id);
@@ -54,7 +54,7 @@ export class RingExecutor implements BatchExecutor {
       h = ret.data;
     }
     const t1 = performance.now();
-    const logits = await this.engine.back(h, b.spans, b.logitRows);
+    const logits = await this.model.back(h, b.spans, b.logitRows);
     this.onStageTime?.(frontMs + performance.now() - t1, b);
     return logits;
   }

@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import IORedis from 'ioredis';
 import { WeightFormat, ensureBundleLocked } from '@ivl/compiler';
-import { planCosts } from '@ivl/engine';
+import { planCosts } from '@ivl/requests';
 import { parsePlan } from '@ivl/plan';
 import { keys } from '@ivl/queue';
 import { freePort } from './ports';

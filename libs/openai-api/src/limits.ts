@@ -40,7 +40,7 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxImagesPerRequest: 16,
   maxImageBytes: 20 * 1024 * 1024,
   maxImagePixels: 50_000_000,
-  // As the workers' own bound (libs/engine DEFAULT_REQUEST_LIMITS): a request admitted here must not fail there.
+  // As the workers' own bound (libs/requests DEFAULT_REQUEST_LIMITS): a request admitted here must not fail there.
   maxTilesPerRequest: 64,
   maxDynamicPatch: 24,
   maxVideoBytes: 64 * 1024 * 1024,

@@ -1,5 +1,5 @@
 import { parseModelConfig } from '@ivl/checkpoint';
-import { prepareInput } from '@ivl/engine';
+import { prepareInput } from '@ivl/requests';
 import { tinyCheckpoint } from '@ivl/test-support';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -6,5 +6,5 @@ export * from './head-runners';
 export * from './merge-image';
 export * from './tile-embedding-cache';
 export * from './model-runner';
-export * from './thread/stage-engine';
-export * from './thread/stage-engine-client';
+export * from './thread/stage-model';
+export * from './thread/stage-model-client';

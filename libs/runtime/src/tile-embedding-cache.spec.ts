@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureBundle } from '@ivl/compiler';
 import { Rng } from '@ivl/tensor';
 import { freshCacheDir, tinyCheckpoint } from '@ivl/test-support';
-import { StageEngineClient } from './thread/stage-engine-client';
+import { StageModelClient } from './thread/stage-model-client';
 import { TileEmbeddingCache } from './tile-embedding-cache';
 
 describe('TileEmbeddingCache', () => {
@@ -30,12 +30,12 @@ describe('TileEmbeddingCache', () => {
 });
 
 describe('vision through the stage thread with the tile cache', () => {
-  let client: StageEngineClient | undefined;
+  let client: StageModelClient | undefined;
   afterAll(async () => client?.close());
 
   it('a repeated image costs no vision pass and gives the same rows; a different image is computed', async () => {
     const { dir, manifest } = ensureBundle(tinyCheckpoint('tiny'), { dtype: 'fp32', cacheDir: freshCacheDir('tilecache') });
-    const started = await StageEngineClient.start({ bundleDir: dir, ranges: [[0, manifest.config.llm.numLayers]], head: true, imageTokenId: 151667, session: { threads: 1 }, kvBudgetBytes: 2 ** 24 });
+    const started = await StageModelClient.start({ bundleDir: dir, ranges: [[0, manifest.config.llm.numLayers]], head: true, imageTokenId: 151667, session: { threads: 1 }, kvBudgetBytes: 2 ** 24 });
     client = started.client;
     const S = manifest.config.vision.imageSize;
     const rng = new Rng(3);

@@ -1,6 +1,6 @@
 import { ActivationBatch, RemoteBatchError, RingLink, STAGE_SERVICE, startStageServer } from '@ivl/pipeline';
 import { extractContext, tracingEnabled, withSpan } from '@ivl/telemetry';
-import type { StageEngineClient } from '@ivl/runtime';
+import type { StageModelClient } from '@ivl/runtime';
 import { StageSetup } from './stage-setup';
 import { StageStatus } from './stage-status';
 import { WorkerOptions } from './worker-options';
@@ -9,7 +9,7 @@ import { WorkerTelemetry } from './worker-telemetry';
 export interface RunningStage {
   port: number;
   status: StageStatus;
-  engine: StageEngineClient;
+  model: StageModelClient;
   /** This stage cannot continue: health (grpc.health.v1 and the Stage service) answers NOT_SERVING from now on. */
   markNotServing(reason: string): Promise<void>;
   stop(): Promise<void>;
@@ -63,7 +63,7 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
         const out = await withSpan(
           `stage ${o.stage} forward`,
           () => ({ 'ivl.stage': o.stage, 'ivl.batch.kind': kind, 'ivl.batch.rows': data.length / s.info.hidden, 'ivl.batch.sequences': b.spans.length }),
-          () => s.engine.layers(data, b.spans),
+          () => s.model.layers(data, b.spans),
           { parent: tracingEnabled() && Object.keys(b.trace).length ? extractContext(b.trace) : undefined },
         );
         const ms = performance.now() - t0;
@@ -77,7 +77,7 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
       }
     },
     release: async (seqs) => {
-      const n = await s.engine.release(seqs);
+      const n = await s.model.release(seqs);
       status.refresh();
       return n;
     },
@@ -85,11 +85,11 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
   });
   health.setStatus(STAGE_SERVICE, 'SERVING');
   const gauges = setInterval(() => tel.observeStatus(status), 1000);
-  const evict = setInterval(() => s.engine.evictIdle(o.kvIdleMs).then((gone) => gone.length && o.log(`freed KV of ${gone.length} idle sequence(s)`), () => undefined), Math.min(o.kvIdleMs, 60_000));
+  const evict = setInterval(() => s.model.evictIdle(o.kvIdleMs).then((gone) => gone.length && o.log(`freed KV of ${gone.length} idle sequence(s)`), () => undefined), Math.min(o.kvIdleMs, 60_000));
   return {
     port,
     status,
-    engine: s.engine,
+    model: s.model,
     async markNotServing(reason) {
       status.fatal = reason;
       health.setStatus('', 'NOT_SERVING');
@@ -101,7 +101,7 @@ export async function startMiddleStage(o: WorkerOptions, s: StageSetup): Promise
       await tel.stop();
       link.close();
       await new Promise<void>((r) => server.tryShutdown(() => r()));
-      await s.engine.close();
+      await s.model.close();
     },
   };
 }

@@ -1,17 +1,17 @@
 import { cpus } from 'node:os';
 import { Checkpoint, ModelConfig } from '@ivl/checkpoint';
 import { BundleManifest, ensureBundleLocked, isBundleDir, readManifest } from '@ivl/compiler';
-import { planCosts } from '@ivl/engine';
+import { planCosts } from '@ivl/requests';
 import { Plan, PlanError, parsePlan } from '@ivl/plan';
-import { StageEngineClient, StageEngineInfo } from '@ivl/runtime';
+import { StageModelClient, StageModelInfo } from '@ivl/runtime';
 import { WorkerOptions } from './worker-options';
 
 export interface StageSetup {
   bundleDir: string;
   manifest: BundleManifest;
   plan: Plan;
-  engine: StageEngineClient;
-  info: StageEngineInfo;
+  model: StageModelClient;
+  info: StageModelInfo;
   modelId: string;
 }
 
@@ -27,7 +27,7 @@ export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
   const parts = { vision: sp.vision, embed: sp.embed, head: sp.head, layers: sp.ranges };
   const { dir, manifest, converted } = await ensureBundleLocked(o.model, { dtype: o.dtype, cacheDir: o.cacheDir, parts });
   if (converted) o.log(`converted this stage's share: read ${(manifest.stats.bytesRead / 1e9).toFixed(3)} GB of the checkpoint, wrote ${(manifest.stats.bytesWritten / 1e9).toFixed(3)} GB`);
-  const { client, info } = await StageEngineClient.start({
+  const { client, info } = await StageModelClient.start({
     bundleDir: dir,
     ranges: sp.ranges,
     head: o.stage === 0,
@@ -37,5 +37,5 @@ export async function setUpStage(o: WorkerOptions): Promise<StageSetup> {
     kvType: o.kvDtype === 'fp16' ? 'float16' : o.kvDtype === 'fp32' ? 'float32' : undefined,
   });
   o.log(`stage ${o.stage}/${plan.stages.length} (${plan.name}): layers ${sp.ranges.map(([a, b]) => `[${a},${b})`).join(' + ') || 'none'}${o.stage === 0 ? ' + vision, embeddings, head' : ''}; ${manifest.dtype} on ${info.provider}; KV room for ${info.kvCapacityTokens} tokens`);
-  return { bundleDir: dir, manifest, plan, engine: client, info, modelId: `${manifest.source.fingerprint}-${manifest.dtype}` };
+  return { bundleDir: dir, manifest, plan, model: client, info, modelId: `${manifest.source.fingerprint}-${manifest.dtype}` };
 }

@@ -22,7 +22,7 @@ export class StageStatus {
   }
 
   refresh(): void {
-    this.s.engine.stats().then(
+    this.s.model.stats().then(
       (st) => (this.stats = st),
       () => undefined,
     );
@@ -32,7 +32,7 @@ export class StageStatus {
     const sp = this.s.plan.stages[this.o.stage];
     return {
       // A stage whose onnxruntime thread has died cannot compute: never SERVING, so the ring breaks and probes fail.
-      status: this.s.engine.deadReason || this.fatal ? 'NOT_SERVING' : this.draining ? 'DRAINING' : 'SERVING',
+      status: this.s.model.deadReason || this.fatal ? 'NOT_SERVING' : this.draining ? 'DRAINING' : 'SERVING',
       stage: this.o.stage,
       num_stages: this.s.plan.stages.length,
       plan: this.s.plan.name,

@@ -49,7 +49,7 @@ export function workerCommand(): Command {
       const w = await startWorker(o);
       installProcessGuards({ name: `stage ${f.stage}`, log, beforeExit: (reason) => w.markNotServing(reason) });
       // A stage whose onnxruntime thread died cannot compute any more: NOT_SERVING, then exit for a restart.
-      w.engine.onDeath((e) => void fatal(`the onnxruntime thread died: ${e.message}`));
+      w.model.onDeath((e) => void fatal(`the onnxruntime thread died: ${e.message}`));
       let stopping = false;
       const stop = async (sig: string) => {
         if (stopping) return;

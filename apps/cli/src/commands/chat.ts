@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { ConversationTurn } from '@ivl/prompt';
-import { EngineInput } from '@ivl/engine';
+import { RequestInput } from '@ivl/requests';
 import { addMediaFlags, mediaInput } from '../media-flags';
-import { addModelFlags, openEngine } from '../model-flags';
+import { addModelFlags, openGenerator } from '../model-flags';
 import { addSamplingFlags, samplingFrom } from '../sampling-flags';
 
 export function chatCommand(): Command {
@@ -16,11 +16,11 @@ export function chatCommand(): Command {
     .option('--prompt <text>', 'one question; omit for an interactive session')
     .option('--system <text>', 'system message (default: the InternVL2.5 one)')
     .action(async (o) => {
-      const engine = await openEngine(o);
+      const generator = await openGenerator(o);
       const media = mediaInput(o);
       const params = samplingFrom(o);
-      const ask = async (input: EngineInput) => {
-        const r = await engine.chat(input, params, (delta) => process.stdout.write(delta));
+      const ask = async (input: RequestInput) => {
+        const r = await generator.chat(input, params, (delta) => process.stdout.write(delta));
         process.stdout.write('\n');
         return r;
       };

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { addMediaFlags, mediaInput } from '../media-flags';
-import { addModelFlags, openEngine } from '../model-flags';
+import { addModelFlags, openGenerator } from '../model-flags';
 import { addSamplingFlags, samplingFrom } from '../sampling-flags';
 
 export function forwardCommand(): Command {
@@ -14,8 +14,8 @@ export function forwardCommand(): Command {
     .option('--system <text>', 'system message (default: the InternVL2.5 one)')
     .option('--json <file>', 'write the full report as JSON here')
     .action(async (o) => {
-      const engine = await openEngine(o);
-      const r = await engine.chat({ system: o.system, question: o.prompt, ...mediaInput(o) }, samplingFrom(o));
+      const generator = await openGenerator(o);
+      const r = await generator.chat({ system: o.system, question: o.prompt, ...mediaInput(o) }, samplingFrom(o));
       const report = {
         prompt: r.prepared.prompt,
         input_ids: r.prepared.ids,
@@ -26,11 +26,11 @@ export function forwardCommand(): Command {
         finish_reason: r.finishReason,
         grounding: r.prepared.imageSizes[0] ? r.decoder.grounding(r.prepared.imageSizes[0].width, r.prepared.imageSizes[0].height) : [],
         seed: r.seed,
-        plan: engine.plan.name,
-        dtype: engine.manifest.dtype,
+        plan: generator.plan.name,
+        dtype: generator.manifest.dtype,
       };
       if (o.json) writeFileSync(o.json, JSON.stringify(report));
-      const imageTokens = r.prepared.numTiles * engine.config.numImageToken;
+      const imageTokens = r.prepared.numTiles * generator.config.numImageToken;
       console.log(`prompt: ${r.prepared.ids.length} tokens (${r.prepared.numPatchesList.length} image(s), tiles ${JSON.stringify(r.prepared.numPatchesList)}, ${imageTokens} image tokens)`);
       console.log(`tokens: ${JSON.stringify(r.tokens)}`);
       console.log(`text: ${JSON.stringify(r.text)} (${r.finishReason})`);

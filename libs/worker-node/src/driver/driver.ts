@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import IORedis from 'ioredis';
-import { requestLimitsFromEnv } from '@ivl/engine';
+import { requestLimitsFromEnv } from '@ivl/requests';
 import { lazyGrammarEngine } from '@ivl/grammar';
 import { loadTokenizer } from '@ivl/prompt';
 import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
@@ -56,8 +56,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     return b.seqs[0]?.trace ?? {};
   };
   // Multi-turn image chats send the same image every turn: its tiles' vision pass runs once.
-  if (o.visionCacheMb > 0) s.engine.visionCache = new TileEmbeddingCache(o.visionCacheMb * 2 ** 20);
-  const executor = new RingExecutor(s.engine, link, s.info.hidden, o.batchTimeoutMs, batchTrace);
+  if (o.visionCacheMb > 0) s.model.visionCache = new TileEmbeddingCache(o.visionCacheMb * 2 ** 20);
+  const executor = new RingExecutor(s.model, link, s.info.hidden, o.batchTimeoutMs, batchTrace);
   let sentBytes = 0;
   executor.onStageTime = (ms, b) => tel.m.stageForward.observe({ stage: '0', kind: b.kind }, ms / 1000);
   executor.onHop = (t, b) => {
@@ -77,7 +77,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     if (!toRelease.size) return;
     const seqs = [...toRelease];
     toRelease.clear();
-    s.engine.release(seqs).catch(() => undefined);
+    s.model.release(seqs).catch(() => undefined);
     for (const p of peers) p.release(seqs).catch((e) => o.log(`release on ${p.target} failed: ${(e as Error).message}`));
     status.refresh();
   }, 50);
@@ -98,7 +98,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     dtype: s.info.actType === 'float32' ? 'FLOAT32' : 'FLOAT16',
     log: o.log,
     onBatch: async (b) => executor.onReturn(b),
-    release: (seqs) => s.engine.release(seqs),
+    release: (seqs) => s.model.release(seqs),
     health: async () => status.health(),
   });
 
@@ -163,7 +163,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           tokenizer,
           config: s.manifest.config,
           eosTokenIds: s.manifest.generation.eosTokenIds,
-          engine: s.engine,
+          model: s.model,
           scheduler,
           admission,
           hidden: s.info.hidden,
@@ -253,7 +253,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
       const queue = new Queue(GENERATE_QUEUE, { connection: redis, prefix: o.queuePrefix });
       held
         .reclaim(queue, async (seqs) => {
-          await Promise.all([s.engine.release(seqs).catch(() => 0), ...peers.map((p) => p.release(seqs).catch(() => 0))]);
+          await Promise.all([s.model.release(seqs).catch(() => 0), ...peers.map((p) => p.release(seqs).catch(() => 0))]);
         })
         .then(
           (moved) => moved.length && o.log(`took back ${moved.length} job(s) held by this pipeline's previous run`),
@@ -305,7 +305,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   return {
     port,
     status,
-    engine: s.engine,
+    model: s.model,
     monitor,
     scheduler,
     worker,
@@ -339,7 +339,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       await sub.quit().catch(() => undefined);
       await redis.quit().catch(() => undefined);
-      await s.engine.close();
+      await s.model.close();
     },
   };
 }

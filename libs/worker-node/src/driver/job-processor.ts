@@ -1,12 +1,12 @@
 import { Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ModelConfig } from '@ivl/checkpoint';
-import { EngineInput, RequestError, prepareInput, RequestLimits } from '@ivl/engine';
+import { RequestInput, RequestError, prepareInput, RequestLimits } from '@ivl/requests';
 import { SequenceDecoder, StepResult, type TokenConstraint, validateSampling } from '@ivl/generation';
 import type { GrammarEngine } from '@ivl/grammar';
 import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
-import type { StageEngineClient } from '@ivl/runtime';
+import type { StageModelClient } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { Admission, Scheduler, Sequence } from '@ivl/engine-core';
 
@@ -16,7 +16,7 @@ export interface ProcessorDeps {
   tokenizer: IvlTokenizer;
   config: ModelConfig;
   eosTokenIds: number[];
-  engine: StageEngineClient;
+  model: StageModelClient;
   scheduler: Scheduler;
   admission: Admission;
   hidden: number;
@@ -68,7 +68,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     await writer.end('cancelled');
     return emptyResult('cancelled', started, data);
   }
-  let input: EngineInput;
+  let input: RequestInput;
   try {
     input = {
       ...data.input,
@@ -155,7 +155,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   const p = prepared;
   let imageRows;
   try {
-    imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.engine.vision(p.pixelValues, p.numTiles)) : undefined;
+    imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles)) : undefined;
   } catch (e) {
     d.admission.release(reserve);
     throw e;

@@ -1,20 +1,20 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GREEDY } from '@ivl/generation';
 import { freshCacheDir, tinyCheckpoint } from '@ivl/test-support';
-import { LocalEngine } from './local-engine';
+import { LocalGenerator } from './local-generator';
 
-describe("LocalEngine.batchChat (the card's batch_chat)", () => {
-  let engine: LocalEngine;
+describe("LocalGenerator.batchChat (the card's batch_chat)", () => {
+  let generator: LocalGenerator;
   beforeAll(async () => {
-    engine = await LocalEngine.open(tinyCheckpoint('tiny'), { dtype: 'fp32', threads: 1, cacheDir: freshCacheDir('engine') });
+    generator = await LocalGenerator.open(tinyCheckpoint('tiny'), { dtype: 'fp32', threads: 1, cacheDir: freshCacheDir('generator') });
   });
 
   it('answers independent prompts of different lengths together, each exactly as alone', async () => {
     const questions = ['Hi.', 'Please write a long and detailed description of a mountain lake at dawn.', 'What is 2 + 2?', 'Name three colours.'];
     const params = { ...GREEDY, maxNewTokens: 10 };
-    const batched = await engine.batchChat(questions.map((question) => ({ question })), params);
+    const batched = await generator.batchChat(questions.map((question) => ({ question })), params);
     for (const [i, question] of questions.entries()) {
-      const alone = await engine.chat({ question }, params);
+      const alone = await generator.chat({ question }, params);
       expect(batched[i].tokens).toEqual(alone.tokens);
       expect(batched[i].text).toBe(alone.text);
     }
@@ -23,6 +23,6 @@ describe("LocalEngine.batchChat (the card's batch_chat)", () => {
   });
 
   it('rejects bad sampling before running anything', async () => {
-    await expect(engine.batchChat([{ question: 'x' }], { ...GREEDY, maxNewTokens: 0 })).rejects.toThrow(/max_tokens must be a positive integer/);
+    await expect(generator.batchChat([{ question: 'x' }], { ...GREEDY, maxNewTokens: 0 })).rejects.toThrow(/max_tokens must be a positive integer/);
   });
 });

@@ -7,7 +7,7 @@ import type { SeqChunk } from '../slot-kv-cache';
 import { mergeImageEmbeddings } from '../merge-image';
 import { SessionOptions } from '../session-factory';
 
-export interface StageEngineConfig {
+export interface StageModelConfig {
   bundleDir: string;
   /** This stage's layer ranges in ring order; stage 0 may hold a second range run when the hidden state returns. */
   ranges: LayerRange[];
@@ -20,7 +20,7 @@ export interface StageEngineConfig {
   kvType?: 'float32' | 'float16';
 }
 
-export interface StageEngineInfo {
+export interface StageModelInfo {
   provider: 'cpu' | 'cuda';
   actType: 'float32' | 'float16';
   hidden: number;
@@ -45,9 +45,9 @@ export interface StageStats {
 
 /**
  * Everything one stage computes, composed from the bundle's graphs. Lives on the onnxruntime thread; the main
- * thread calls it through StageEngineClient.
+ * thread calls it through StageModelClient.
  */
-export class StageEngine {
+export class StageModel {
   private vision?: VisionRunner;
   private embed?: EmbedRunner;
   private tail?: TailRunner;
@@ -55,9 +55,9 @@ export class StageEngine {
   private hidden = 0;
   private forwardMs = 0;
 
-  constructor(private readonly cfg: StageEngineConfig) {}
+  constructor(private readonly cfg: StageModelConfig) {}
 
-  async init(): Promise<StageEngineInfo> {
+  async init(): Promise<StageModelInfo> {
     // Functions cannot cross into a worker thread, so the thread logs the execution-provider choice itself.
     this.cfg.session.log ??= (msg) => console.error(msg);
     const m = readManifest(this.cfg.bundleDir);

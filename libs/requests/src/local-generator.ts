@@ -5,11 +5,11 @@ import { GenerateOutput, SamplingParams, SequenceDecoder, generate, validateSamp
 import { parsePlan, Plan } from '@ivl/plan';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { ModelRunner } from '@ivl/runtime';
-import { EngineInput, RequestLimits, requestLimitsFromEnv } from './engine-input';
+import { RequestInput, RequestLimits, requestLimitsFromEnv } from './request-input';
 import { PreparedInput, prepareInput } from './prepare-input';
 import { planCosts } from './plan-costs';
 
-export interface LocalEngineOptions {
+export interface LocalGeneratorOptions {
   dtype: WeightFormat;
   plan?: string;
   threads?: number;
@@ -25,7 +25,7 @@ export interface ChatResult extends GenerateOutput {
 }
 
 /** The whole model in this process: what `ivl forward` and `ivl chat` run, and the baseline pipelines must equal. */
-export class LocalEngine {
+export class LocalGenerator {
   private constructor(
     readonly tokenizer: IvlTokenizer,
     readonly runner: ModelRunner,
@@ -34,23 +34,23 @@ export class LocalEngine {
     private readonly limits?: RequestLimits,
   ) {}
 
-  static async open(modelDir: string, opts: LocalEngineOptions): Promise<LocalEngine> {
+  static async open(modelDir: string, opts: LocalGeneratorOptions): Promise<LocalGenerator> {
     const { dir, manifest } = ensureBundle(modelDir, { dtype: opts.dtype, cacheDir: opts.cacheDir, blockSize: opts.blockSize, onProgress: opts.onConvertProgress });
     const plan = parsePlan(opts.plan ?? 'card:1', manifest.config.llm.numLayers, planCosts(manifest.config));
     const tokenizer = await loadTokenizer(manifest.source.dir);
     const runner = await ModelRunner.create(dir, manifest, plan, { threads: opts.threads });
-    return new LocalEngine(tokenizer, runner, manifest, plan, opts.limits ?? requestLimitsFromEnv());
+    return new LocalGenerator(tokenizer, runner, manifest, plan, opts.limits ?? requestLimitsFromEnv());
   }
 
   get config(): ModelConfig {
     return this.manifest.config;
   }
 
-  prepare(input: EngineInput): Promise<PreparedInput> {
+  prepare(input: RequestInput): Promise<PreparedInput> {
     return prepareInput(this.tokenizer, this.config, input, this.limits);
   }
 
-  async chat(input: EngineInput, params: SamplingParams, onDelta?: (delta: string, token: number) => void): Promise<ChatResult> {
+  async chat(input: RequestInput, params: SamplingParams, onDelta?: (delta: string, token: number) => void): Promise<ChatResult> {
     validateSampling(params, this.config.llm.maxPositionEmbeddings);
     const prepared = await this.prepare(input);
     const imageEmbeds = prepared.numTiles ? await this.runner.vision(prepared.pixelValues, prepared.numTiles) : undefined;
@@ -73,7 +73,7 @@ export class LocalEngine {
    * each row's own length (right-padded KV, positions from the row's length), so no left padding and no pad
    * tokens are needed, and every answer equals the same prompt run alone.
    */
-  async batchChat(inputs: EngineInput[], params: SamplingParams): Promise<Array<{ text: string; tokens: number[]; finishReason: string }>> {
+  async batchChat(inputs: RequestInput[], params: SamplingParams): Promise<Array<{ text: string; tokens: number[]; finishReason: string }>> {
     validateSampling(params, this.config.llm.maxPositionEmbeddings);
     const seqs = [];
     for (const [i, input] of inputs.entries()) {

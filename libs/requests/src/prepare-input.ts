@@ -8,7 +8,7 @@ import {
   separateImagesQuestion,
   videoQuestion,
 } from '@ivl/prompt';
-import { DEFAULT_REQUEST_LIMITS, EngineInput, RequestLimits } from './engine-input';
+import { DEFAULT_REQUEST_LIMITS, RequestInput, RequestLimits } from './request-input';
 import { RequestError } from './request-error';
 
 export interface PreparedInput {
@@ -29,7 +29,7 @@ export interface PreparedInput {
  * video's frames), places `<image>` placeholders, applies the internvl2_5 template and tokenizes with the image
  * blocks expanded, checking every limit on the way.
  */
-export async function prepareInput(tok: IvlTokenizer, config: ModelConfig, input: EngineInput, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): Promise<PreparedInput> {
+export async function prepareInput(tok: IvlTokenizer, config: ModelConfig, input: RequestInput, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): Promise<PreparedInput> {
   const images = input.images ?? [];
   if (images.length > limits.maxImages) throw new RequestError('too_many_images', `the request has ${images.length} images; at most ${limits.maxImages} are allowed`);
   if (images.length && input.video) throw new RequestError('invalid_request', 'a request may hold images or one video, not both');

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ActArray } from '../activations';
 import type { SeqChunk } from '../slot-kv-cache';
-import type { FrontInput, StageEngineConfig, StageEngineInfo, StageStats } from './stage-engine';
+import type { FrontInput, StageModelConfig, StageModelInfo, StageStats } from './stage-model';
 import { CallMessage, ReplyMessage, transferables } from './protocol';
 import { TileEmbeddingCache } from '../tile-embedding-cache';
 
@@ -23,8 +23,8 @@ export function ortThreadScript(): string {
   }
 }
 
-/** The main-thread handle on a StageEngine running in its own worker thread. */
-export class StageEngineClient {
+/** The main-thread handle on a StageModel running in its own worker thread. */
+export class StageModelClient {
   private next = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dead?: Error;
@@ -60,10 +60,10 @@ export class StageEngineClient {
     this.deathListeners.push(f);
   }
 
-  static async start(cfg: StageEngineConfig): Promise<{ client: StageEngineClient; info: StageEngineInfo }> {
+  static async start(cfg: StageModelConfig): Promise<{ client: StageModelClient; info: StageModelInfo }> {
     const worker = new Worker(ortThreadScript(), { workerData: cfg });
-    const client = new StageEngineClient(worker);
-    const info = (await client.call('init', [])) as StageEngineInfo;
+    const client = new StageModelClient(worker);
+    const info = (await client.call('init', [])) as StageModelInfo;
     return { client, info };
   }
 

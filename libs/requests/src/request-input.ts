@@ -14,7 +14,7 @@ export interface VideoInput {
 }
 
 /** One chat() call with its media as bytes. */
-export interface EngineInput {
+export interface RequestInput {
   system?: string;
   history?: ConversationTurn[];
   question: string;

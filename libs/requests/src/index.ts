@@ -1,5 +1,5 @@
-export * from './engine-input';
+export * from './request-input';
 export * from './request-error';
 export * from './prepare-input';
 export * from './plan-costs';
-export * from './local-engine';
+export * from './local-generator';
