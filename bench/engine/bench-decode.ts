@@ -6,27 +6,17 @@
  * Env: IVL_BENCH_BUNDLE (an int4 bundle dir, else converted from IVL_BENCH_MODEL or models/4b),
  * IVL_BENCH_THREADS (2), IVL_BENCH_ROUNDS (4), IVL_BENCH_STEPS (3 timed steps of each kind per round and context).
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { makeModel } from '@ivl/checkpoint';
-import { BundleManifest, ensureBundle, readManifest } from '@ivl/compiler';
+import { BundleManifest } from '@ivl/compiler';
 import { Admission } from '@ivl/engine-core';
 import { ActType, LayerRangeRunner } from '@ivl/runtime';
 import { Rng, f32ToF16 } from '@ivl/tensor';
 import { machineLine, writeBenchSection } from '../benchmarks-file';
+import { benchBundle } from './bench-bundle';
 
-const root = resolve(__dirname, '..', '..');
 const threads = Number(process.env.IVL_BENCH_THREADS ?? 2);
 const steps = Number(process.env.IVL_BENCH_STEPS ?? 3);
 const rounds = Number(process.env.IVL_BENCH_ROUNDS ?? 4);
 const contexts = [16, 256, 1024, 3400];
-
-function bundle(): { dir: string; manifest: BundleManifest } {
-  if (process.env.IVL_BENCH_BUNDLE) return { dir: process.env.IVL_BENCH_BUNDLE, manifest: readManifest(process.env.IVL_BENCH_BUNDLE) };
-  const model = resolve(process.env.IVL_BENCH_MODEL ?? join(root, 'models', '4b'));
-  if (!existsSync(join(model, 'config.json'))) makeModel({ preset: '4b', out: model, seed: 1 });
-  return ensureBundle(model, { dtype: 'int4' });
-}
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))];
 
@@ -113,7 +103,7 @@ async function burst(r: LayerRangeRunner, m: BundleManifest, rng: Rng): Promise<
 
 async function main() {
   const t0 = Date.now();
-  const { dir, manifest: m } = bundle();
+  const { dir, manifest: m } = benchBundle('4b');
   const L = m.config.llm.numLayers;
   const rng = new Rng(9);
   const rows: string[] = [];

@@ -5,3 +5,4 @@ export * from './middle-stage';
 export * from './driver/driver';
 export * from './start-worker';
 export * from './worker-command';
+export * from './driver/engine-core-wiring';

@@ -29,6 +29,7 @@ export function workerCommand(): Command {
     .option('--vision-cache-mb <n>', 'stage 0: image embeddings kept per tile for repeated images (0 = off)', Number, d.visionCacheMb)
     .option('--max-batch <n>', 'stage 0: most sequences per decode micro-batch', Number, d.maxBatch)
     .option('--prefill-chunk <n>', 'stage 0: prefill positions per step, next to its decode rows (default 512 on CUDA, 64 on CPU)', Number)
+    .option('--idle-prefill-chunk <n>', 'stage 0: prefill positions per step while no answer decodes (default: 256 on CPU, the --prefill-chunk default on CUDA)', Number)
     .option('--max-in-flight <n>', 'stage 0: micro-batches round the ring at once (default: number of stages)', Number)
     .option('--batch-timeout-ms <n>', 'stage 0: fail a micro-batch that has not come back', Number, d.batchTimeoutMs)
     .option('--metrics-port <n>', 'Prometheus /metrics port (-1 = off)', Number, d.metricsPort)

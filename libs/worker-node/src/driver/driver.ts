@@ -8,13 +8,14 @@ import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServe
 import { TileEmbeddingCache } from '@ivl/runtime';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, jobBlobs, keys } from '@ivl/queue';
-import { Admission, MicroBatch, RingError, RingExecutor, Scheduler, Sequence } from '@ivl/engine-core';
+import { Admission, MicroBatch, RingError, Scheduler, Sequence } from '@ivl/engine-core';
 import { DelayedError, Queue } from 'bullmq';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
 import { StageStatus } from '../stage-status';
-import { WorkerOptions, defaultPrefillChunk } from '../worker-options';
+import { WorkerOptions } from '../worker-options';
 import { WorkerTelemetry } from '../worker-telemetry';
+import { wireEngineCore } from './engine-core-wiring';
 import { HeldJobs } from './held-jobs';
 import { processJob, sequenceIdOf } from './job-processor';
 import { RingMonitor } from './ring-monitor';
@@ -57,7 +58,13 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   };
   // Multi-turn image chats send the same image every turn: its tiles' vision pass runs once.
   if (o.visionCacheMb > 0) s.model.visionCache = new TileEmbeddingCache(o.visionCacheMb * 2 ** 20);
-  const executor = new RingExecutor(s.model, link, s.info.hidden, o.batchTimeoutMs, batchTrace);
+  // Finished sequences are released on every stage in small batches.
+  const toRelease = new Set<string>();
+  const { executor, scheduler } = wireEngineCore(s.model, link, o, { hidden: s.info.hidden, vocab: s.info.vocab, numStages }, {
+    trace: batchTrace,
+    onRelease: (seq: Sequence) => toRelease.add(seq.id),
+    onBatchDone: () => status.refresh(),
+  });
   let sentBytes = 0;
   executor.onStageTime = (ms, b) => tel.m.stageForward.observe({ stage: '0', kind: b.kind }, ms / 1000);
   executor.onHop = (t, b) => {
@@ -71,8 +78,6 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   };
   const peers = numStages > 1 ? o.peers.slice(1).map((p) => new StageClient(p)) : [];
 
-  // Finished sequences are released on every stage in small batches.
-  const toRelease = new Set<string>();
   const releaseTimer = setInterval(() => {
     if (!toRelease.size) return;
     const seqs = [...toRelease];
@@ -82,14 +87,6 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     status.refresh();
   }, 50);
 
-  const scheduler = new Scheduler(executor, {
-    maxInFlight: o.maxInFlight ?? Math.max(1, numStages),
-    maxBatch: o.maxBatch,
-    prefillChunk: o.prefillChunk ?? defaultPrefillChunk(o.device),
-    vocab: s.info.vocab,
-    onRelease: (seq: Sequence) => toRelease.add(seq.id),
-    onBatchDone: () => status.refresh(),
-  });
   const admission = new Admission(s.info.kvCapacityTokens);
   const monitor = new RingMonitor(o.peers, { modelId: s.modelId, plan: s.plan.name, numStages }, () => status.health());
 

@@ -1,0 +1,258 @@
+/**
+ * `npm run bench:latency`: what a long prompt does to the answers already running, through the real engine core
+ * (the driver's Scheduler + RingExecutor over the stage's onnxruntime thread, wired by `wireEngineCore`). Four
+ * streams decode (short prompts, greedy); a request with a 3,400-token text prompt arrives; every stream's
+ * token timestamps give its inter-token gaps before, during and after the long prefill. Repeated for several
+ * prefill budgets (`--prefill-chunk`) in one run, so the trade-off between the gaps and the long prompt's time to
+ * first token is visible; and the long prompt once more with nothing decoding (its TTFT when the ring is idle).
+ * A last phase, a two-turn 13-tile image chat (turn-2 TTFT ÷ turn-1), runs only when the engine core has a
+ * prefix cache.
+ *
+ * Env: IVL_BENCH_BUNDLE / IVL_BENCH_MODEL (see bench-bundle.ts), IVL_BENCH_PRESET (4b; `tiny` for a quick check
+ * of the harness), IVL_BENCH_THREADS (2), IVL_BENCH_BUDGETS (comma list, default `64,16,32`: the first is the
+ * worker's CPU default before this benchmark), IVL_BENCH_LONG (3400 prompt tokens), IVL_BENCH_STREAMS (4),
+ * IVL_BENCH_GAPS (10 gaps per stream before and after the long prompt), IVL_BENCH_IDLE (1: also time the long
+ * prompt alone at each budget; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1), IVL_BENCH_WRITE (1: write BENCHMARKS.md).
+ */
+import { EventEmitter } from 'node:events';
+import { loadavg } from 'node:os';
+import * as engineCore from '@ivl/engine-core';
+import { MicroBatch, Sequence } from '@ivl/engine-core';
+import { GREEDY, SequenceDecoder } from '@ivl/generation';
+import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
+import { prepareInput } from '@ivl/requests';
+import { TileEmbeddingCache } from '@ivl/runtime';
+import { StageSetup, WORKER_DEFAULTS, defaultIdlePrefillChunk, defaultPrefillChunk, setUpStage, wireEngineCore } from '@ivl/worker-node';
+import { syntheticImage } from '../../test/support/images';
+import { machineLine, writeBenchSection } from '../benchmarks-file';
+import { benchBundle } from './bench-bundle';
+import { GapSummary, gapsAround, median, summarizeGaps } from './inter-token-gaps';
+
+const env = process.env;
+const preset = env.IVL_BENCH_PRESET ?? '4b';
+const threads = Number(env.IVL_BENCH_THREADS ?? 2);
+const budgets = (env.IVL_BENCH_BUDGETS ?? '64,16,32').split(',').map(Number);
+const longTokens = Number(env.IVL_BENCH_LONG ?? 3400);
+const numStreams = Number(env.IVL_BENCH_STREAMS ?? 4);
+const gapsPerSide = Number(env.IVL_BENCH_GAPS ?? 10);
+const idleToo = env.IVL_BENCH_IDLE !== '0';
+const chatMode = env.IVL_BENCH_CHAT ?? 'auto';
+const progress = (msg: string) => console.error(`[bench:latency ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+interface StepRecord {
+  decodeRows: number;
+  prefillTokens: number;
+  /** The first prompt position this step's prefill chunks carried (-1: none). */
+  prefillFrom: number;
+  ms: number;
+}
+
+interface BudgetResult {
+  budget: number;
+  gaps: GapSummary;
+  ttftMs: number;
+  steps: StepRecord[];
+  idleTtftMs?: number;
+}
+
+/** The engine core as a worker runs it, at one prefill budget; every step's composition and time is recorded. */
+function engineAt(s: StageSetup, budget: number, steps: StepRecord[], idleBudget = budget) {
+  const onBatchDone = (b: MicroBatch, ms: number) => {
+    const chunks = b.spans.filter((_, i) => b.prefill[i]);
+    const prefillTokens = chunks.reduce((a, x) => a + x.length, 0);
+    steps.push({ decodeRows: b.prefill.filter((p) => !p).length, prefillTokens, prefillFrom: chunks.length ? Math.min(...chunks.map((x) => x.start)) : -1, ms });
+  };
+  const onRelease = (q: Sequence) => void s.model.release([q.id]).catch(() => undefined);
+  return wireEngineCore(s.model, undefined, { ...WORKER_DEFAULTS, prefillChunk: budget, idlePrefillChunk: idleBudget }, { hidden: s.info.hidden, vocab: s.info.vocab, numStages: 1 }, { onRelease, onBatchDone });
+}
+
+/** Sequences whose token timestamps are recorded, and a way to wait until a condition on them holds. */
+class Streams {
+  private readonly tick = new EventEmitter();
+  constructor(
+    private readonly s: StageSetup,
+    private readonly tok: IvlTokenizer,
+  ) {
+    this.tick.setMaxListeners(100);
+  }
+
+  start(id: string, ids: number[], maxNewTokens: number, times: number[], imageRows?: Sequence['imageRows']): Sequence {
+    const decoder = new SequenceDecoder(this.tok, ids, { params: { ...GREEDY, maxNewTokens, ignoreEos: true }, eosTokenIds: this.s.manifest.generation.eosTokenIds, seed: 0 });
+    return new Sequence(id, ids, ids.length, decoder, imageRows, this.s.manifest.config.imageContextTokenId, this.s.info.hidden, () => {
+      times.push(performance.now());
+      this.tick.emit('step');
+    });
+  }
+
+  until(ok: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!ok()) return;
+        this.tick.off('step', check);
+        resolve();
+      };
+      this.tick.on('step', check);
+      check();
+    });
+  }
+}
+
+/** A chat prompt of exactly `n` tokens: the template around a question cut to fit. */
+async function longPrompt(tok: IvlTokenizer, s: StageSetup, n: number): Promise<number[]> {
+  const words = 'the pipeline ring carries every decode row and a bounded chunk of each waiting prompt so that no answer stops while a long image prompt is read'.split(' ');
+  const text = Array.from({ length: n + 50 }, (_, i) => words[(i * 7) % words.length]).join(' ');
+  const overhead = (await prepareInput(tok, s.manifest.config, { question: 'x' })).ids.length - tok.encode('x').length;
+  const question = tok.decode(tok.encode(text).slice(0, n - overhead));
+  const ids = (await prepareInput(tok, s.manifest.config, { question })).ids;
+  return ids.length > n ? ids.slice(0, n) : ids;
+}
+
+async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, short: number[][], long: number[]): Promise<BudgetResult> {
+  const steps: StepRecord[] = [];
+  const { scheduler } = engineAt(s, budget, steps);
+  const streams = new Streams(s, tok);
+  const times = short.map(() => [] as number[]);
+  const seqs = short.map((ids, i) => streams.start(`b${budget}-s${i}`, ids, 100_000, times[i]));
+  seqs.forEach((q) => scheduler.add(q));
+  await streams.until(() => times.every((t) => t.length >= 1));
+  const from = times.map((t) => t.length - 1);
+  await streams.until(() => times.every((t, i) => t.length > from[i] + gapsPerSide));
+  progress(`budget ${budget}: ${numStreams} streams decoding, ${gapsPerSide} gaps each; the ${long.length}-token prompt arrives`);
+  const longTimes: number[] = [];
+  const arrive = performance.now();
+  const longSeq = streams.start(`b${budget}-long`, long, 1, longTimes);
+  scheduler.add(longSeq);
+  await streams.until(() => longTimes.length > 0);
+  const firstToken = longTimes[0];
+  progress(`budget ${budget}: long prompt's first token after ${((firstToken - arrive) / 1000).toFixed(1)} s; ${gapsPerSide} more gaps`);
+  const mark = times.map((t) => t.length);
+  await streams.until(() => times.every((t, i) => t.length >= mark[i] + gapsPerSide));
+  seqs.forEach((q) => scheduler.cancel(q));
+  await Promise.all([...seqs, longSeq].map((q) => q.done));
+  const result: BudgetResult = { budget, gaps: summarizeGaps(gapsAround(times, from, arrive, firstToken)), ttftMs: firstToken - arrive, steps };
+  if (idleToo) result.idleTtftMs = await timeAlone(s, tok, long, budget, budget);
+  await new Promise((r) => setTimeout(r, 100)); // the releases reach the stage thread
+  return result;
+}
+
+/** The long prompt's time to first token with nothing else running, at a step budget and an idle budget. */
+async function timeAlone(s: StageSetup, tok: IvlTokenizer, long: number[], budget: number, idleBudget: number): Promise<number> {
+  const times: number[] = [];
+  const alone = new Streams(s, tok).start(`alone-${budget}-${idleBudget}`, long, 1, times);
+  const t0 = performance.now();
+  engineAt(s, budget, [], idleBudget).scheduler.add(alone);
+  await alone.done;
+  progress(`the long prompt alone (idle budget ${idleBudget}): first token after ${((times[0] - t0) / 1000).toFixed(1)} s`);
+  await new Promise((r) => setTimeout(r, 100)); // its release reaches the stage thread
+  return times[0] - t0;
+}
+
+/** The slowest step of a run while the streams decoded, and what it carried. */
+function slowest(r: BudgetResult): string {
+  const x = r.steps.reduce((a, b) => (b.ms > a.ms ? b : a), r.steps[0]);
+  return `${x.ms.toFixed(0)} ms (${x.decodeRows} rows + ${x.prefillTokens} prefill from ${x.prefillFrom})`;
+}
+
+/** Median step time of the steps of one composition (decode rows, prefill positions) at one budget. */
+function stepMs(r: BudgetResult, withPrefill: boolean): string {
+  const xs = r.steps.filter((x) => x.decodeRows === numStreams && (withPrefill ? x.prefillTokens === r.budget : x.prefillTokens === 0)).map((x) => x.ms);
+  return xs.length ? `${median(xs).toFixed(0)} ms` : '–';
+}
+
+/**
+ * Turn 2 of a 13-tile image chat (turn 1's prompt + answer + a new question, the same image) against turn 1: the
+ * prefix cache should make turn 2's first token cost a small fraction of turn 1's. Runs only when the engine core
+ * exports a prefix cache; reports from which position turn 2's prefill actually started.
+ */
+async function imageChat(s: StageSetup, tok: IvlTokenizer): Promise<string> {
+  const hasPrefixCache = Object.keys(engineCore).some((k) => /prefix/i.test(k));
+  if (chatMode === '0' || (chatMode === 'auto' && !hasPrefixCache)) {
+    return `Second turn of a 13-tile image chat: skipped (${hasPrefixCache ? 'IVL_BENCH_CHAT=0' : 'this engine core has no prefix cache yet; the phase runs once it does, or with IVL_BENCH_CHAT=1'}).`;
+  }
+  s.model.visionCache ??= new TileEmbeddingCache(WORKER_DEFAULTS.visionCacheMb * 2 ** 20); // as the driver does
+  const image = { data: (await syntheticImage(1792, 1344, 3)).bytes, maxNum: 12 };
+  const q1 = 'Describe this image in detail.';
+  const turn = async (input: Parameters<typeof prepareInput>[2], name: string) => {
+    const steps: StepRecord[] = [];
+    const { scheduler } = engineAt(s, defaultPrefillChunk('cpu'), steps, defaultIdlePrefillChunk('cpu'));
+    const t0 = performance.now();
+    const p = await prepareInput(tok, s.manifest.config, input);
+    const rows = p.numTiles ? await s.model.vision(p.pixelValues, p.numTiles) : undefined;
+    const times: number[] = [];
+    const q = new Streams(s, tok).start(`chat-${name}`, p.ids, 16, times, rows);
+    scheduler.add(q);
+    await q.done;
+    progress(`image chat ${name}: ${p.numTiles} tiles, ${p.ids.length} prompt tokens, first token after ${((times[0] - t0) / 1000).toFixed(1)} s`);
+    return { ttft: times[0] - t0, tokens: p.ids.length, answer: q.decoder.outputText, startedAt: steps.find((x) => x.prefillFrom >= 0)?.prefillFrom ?? p.ids.length };
+  };
+  const t1 = await turn({ question: q1, images: [image] }, 'turn 1');
+  const t2 = await turn({ history: [{ question: q1, answer: t1.answer }], question: 'And what colours dominate it?', images: [image] }, 'turn 2');
+  const ratio = t2.ttft / t1.ttft;
+  return `Second turn of a 13-tile image chat (${t1.tokens} then ${t2.tokens} prompt tokens, prefill budget ${defaultPrefillChunk('cpu')}): TTFT turn 1 ${(t1.ttft / 1000).toFixed(1)} s, turn 2 ${(t2.ttft / 1000).toFixed(1)} s, ratio ${(100 * ratio).toFixed(1)}% (target ≤ 10%: ${ratio <= 0.1 ? 'met' : 'not met'}); turn 2's prefill started at position ${t2.startedAt}${t2.startedAt === 0 ? ' (no prefix was reused through this harness)' : ''}.`;
+}
+
+async function main() {
+  const t0 = Date.now();
+  const load0 = loadavg()[0];
+  const { dir, manifest } = benchBundle(preset);
+  progress(`bundle ${dir}; starting the stage thread (${threads} threads)`);
+  const s = await setUpStage({ ...WORKER_DEFAULTS, model: dir, dtype: manifest.dtype, plan: 'card:1', stage: 0, peers: ['127.0.0.1:0'], threads, pipelineId: 'bench-latency', log: progress });
+  const tok = await loadTokenizer(manifest.source.dir);
+  const topics = ['rivers', 'mountains', 'harbours', 'forests', 'deserts', 'glaciers', 'islands', 'valleys'];
+  const short = await Promise.all(Array.from({ length: numStreams }, async (_, i) => (await prepareInput(tok, manifest.config, { question: `Tell me a long story about ${topics[i % topics.length]}.` })).ids));
+  const long = await longPrompt(tok, s, longTokens);
+  progress(`prompts: ${numStreams} short (${short.map((x) => x.length).join(', ')} tokens), one long (${long.length} tokens); budgets ${budgets.join(', ')}`);
+  // One warm-up so the first budget does not pay for onnxruntime's first runs of each shape.
+  await runWarmup(s, tok, short[0]);
+  const results: BudgetResult[] = [];
+  const loads: number[] = [load0];
+  for (const b of budgets) {
+    results.push(await runBudget(s, tok, b, short, long));
+    loads.push(loadavg()[0]);
+    const g = results.at(-1)!.gaps;
+    progress(`budget ${b}: median gap ${g.medianMs.toFixed(0)} ms (before ${g.medianBeforeMs.toFixed(0)} ms), largest ${g.maxMs.toFixed(0)} ms (${g.maxPhase}), TTFT ${(results.at(-1)!.ttftMs / 1000).toFixed(1)} s`);
+  }
+  const idleBudget = defaultIdlePrefillChunk('cpu');
+  const idleDefaultTtft = idleToo ? await timeAlone(s, tok, long, budgets[0], idleBudget) : undefined;
+  const chatLine = await imageChat(s, tok);
+  progress(chatLine);
+  await new Promise((r) => setTimeout(r, 200)); // the last releases reach the stage thread before it closes
+  await s.model.close();
+  const minutes = ((Date.now() - t0) / 60000).toFixed(1);
+  const L = manifest.config.llm.numLayers;
+  const rows = results.map((r) => {
+    const g = r.gaps;
+    const verdict = g.maxMs / g.medianMs <= 3 ? 'yes' : 'no';
+    return `| ${r.budget} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s | ${r.idleTtftMs !== undefined ? `${(r.idleTtftMs / 1000).toFixed(1)} s` : '–'} |`;
+  });
+  const md = [
+    '## A long prompt arriving while answers decode (`npm run bench:latency`)',
+    '',
+    `Command: \`flock /work/heavy.lock npm run bench:latency\` (IVL_BENCH_PRESET=${preset}, IVL_BENCH_THREADS=${threads}, IVL_BENCH_BUDGETS=${budgets.join(',')}, IVL_BENCH_GAPS=${gapsPerSide}). Machine: ${machineLine()}; load average ${loads.map((x) => x.toFixed(1)).join(' → ')} (at the start and after each budget). Model: the \`${preset}\` preset, ${manifest.dtype} weights, all ${L} layers on one stage (plan card:1), ${threads} onnxruntime threads, driven through the engine core as a worker wires it (\`wireEngineCore\`: Scheduler + RingExecutor + the stage's onnxruntime thread). ${numStreams} streams decode greedily (prompts of ${short[0].length} tokens); after ${gapsPerSide} gaps each, a request with a ${long.length}-token text prompt arrives; the gaps are every stream's inter-token gaps from then until ${gapsPerSide} gaps after the long prompt's first token. Each budget is one run; the whole run took ${minutes} min.`,
+    '',
+    'Target (issue 9): the largest gap ≤ 3× the median gap. "Median" is over all gaps (before, during and after the prefill), as the target reads; "undisturbed" is the median before the long prompt arrived, which the gap ratio against it shows without the prefill steps weighing on the median.',
+    '',
+    '| prefill budget | undisturbed gap (median) | median gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT (4 streams running) | long prompt TTFT (alone) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    idleDefaultTtft !== undefined ? `The long prompt alone with the worker's idle budget (\`--idle-prefill-chunk\`, ${idleBudget} positions per step while nothing decodes): first token after ${(idleDefaultTtft / 1000).toFixed(1)} s.` : '',
+    '',
+    chatLine,
+  ].join('\n');
+  if (env.IVL_BENCH_WRITE !== '0') writeBenchSection('latency', md);
+  console.log(md);
+}
+
+/** A few steps of every shape the run uses (one decode row, a prefill chunk), so no budget pays for first runs. */
+async function runWarmup(s: StageSetup, tok: IvlTokenizer, ids: number[]): Promise<void> {
+  const { scheduler } = engineAt(s, budgets[0], []);
+  const q = new Streams(s, tok).start('warmup', ids, 4, []);
+  scheduler.add(q);
+  await q.done;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
