@@ -4,7 +4,7 @@
  * streams decode (short prompts, greedy); a request with a 3,400-token text prompt arrives; every stream's
  * token timestamps give its inter-token gaps before, during and after the long prefill. Repeated for several
  * prefill budgets (`--prefill-chunk`) in one run, so the trade-off between the gaps and the long prompt's time to
- * first token is visible; and the long prompt once more with nothing decoding (its TTFT when the ring is idle).
+ * first token is visible; and the long prompt alone, nothing decoding (its TTFT with and without the idle budget).
  * A last phase, a two-turn 13-tile image chat (turn-2 TTFT ÷ turn-1), runs only when the engine core has a
  * prefix cache.
  *
@@ -12,10 +12,14 @@
  * of the harness), IVL_BENCH_THREADS (2), IVL_BENCH_BUDGETS (comma list, default `64,16,32`: the first is the
  * worker's CPU default before this benchmark), IVL_BENCH_LONG (3400 prompt tokens), IVL_BENCH_STREAMS (4),
  * IVL_BENCH_GAPS (10 gaps per stream before and after the long prompt), IVL_BENCH_IDLE (1: also time the long
- * prompt alone at each budget; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1), IVL_BENCH_WRITE (1: write BENCHMARKS.md).
+ * prompt alone, at the first budget and with the idle budget; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1),
+ * IVL_BENCH_WRITE (1: write BENCHMARKS.md; 0 = print only), IVL_BENCH_STEPS_OUT (a JSON file for every step).
+ * A larger run: more streams (IVL_BENCH_STREAMS=8), more budgets (IVL_BENCH_BUDGETS=64,8,16,32,128), more gaps.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import * as engineCore from '@ivl/engine-core';
 import { MicroBatch, Sequence } from '@ivl/engine-core';
 import { GREEDY, SequenceDecoder } from '@ivl/generation';
@@ -52,7 +56,6 @@ interface BudgetResult {
   gaps: GapSummary;
   ttftMs: number;
   steps: StepRecord[];
-  idleTtftMs?: number;
 }
 
 /** The engine core as a worker runs it, at one prefill budget; every step's composition and time is recorded. */
@@ -130,7 +133,12 @@ async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, short
   seqs.forEach((q) => scheduler.cancel(q));
   await Promise.all([...seqs, longSeq].map((q) => q.done));
   const result: BudgetResult = { budget, gaps: summarizeGaps(gapsAround(times, from, arrive, firstToken)), ttftMs: firstToken - arrive, steps };
-  if (idleToo) result.idleTtftMs = await timeAlone(s, tok, long, budget, budget);
+  if (env.IVL_BENCH_STEPS_OUT) {
+    // Every step's composition and time, for a closer look (e.g. bench/.artifacts/latency-steps.json).
+    mkdirSync(dirname(env.IVL_BENCH_STEPS_OUT), { recursive: true });
+    const old = existsSync(env.IVL_BENCH_STEPS_OUT) ? JSON.parse(readFileSync(env.IVL_BENCH_STEPS_OUT, 'utf8')) : {};
+    writeFileSync(env.IVL_BENCH_STEPS_OUT, JSON.stringify({ ...old, [budget]: { steps, arrive, firstToken, times } }));
+  }
   await new Promise((r) => setTimeout(r, 100)); // the releases reach the stage thread
   return result;
 }
@@ -203,7 +211,7 @@ async function main() {
   const long = await longPrompt(tok, s, longTokens);
   progress(`prompts: ${numStreams} short (${short.map((x) => x.length).join(', ')} tokens), one long (${long.length} tokens); budgets ${budgets.join(', ')}`);
   // One warm-up so the first budget does not pay for onnxruntime's first runs of each shape.
-  await runWarmup(s, tok, short[0]);
+  await runWarmup(s, tok, long);
   const results: BudgetResult[] = [];
   const loads: number[] = [load0];
   for (const b of budgets) {
@@ -212,8 +220,9 @@ async function main() {
     const g = results.at(-1)!.gaps;
     progress(`budget ${b}: median gap ${g.medianMs.toFixed(0)} ms (before ${g.medianBeforeMs.toFixed(0)} ms), largest ${g.maxMs.toFixed(0)} ms (${g.maxPhase}), TTFT ${(results.at(-1)!.ttftMs / 1000).toFixed(1)} s`);
   }
+  // The long prompt with nothing decoding: one budget for every step (as before the idle budget), then the idle budget.
   const idleBudget = defaultIdlePrefillChunk('cpu');
-  const idleDefaultTtft = idleToo ? await timeAlone(s, tok, long, budgets[0], idleBudget) : undefined;
+  const alone = idleToo ? [await timeAlone(s, tok, long, budgets[0], budgets[0]), await timeAlone(s, tok, long, budgets[0], idleBudget)] : undefined;
   const chatLine = await imageChat(s, tok);
   progress(chatLine);
   await new Promise((r) => setTimeout(r, 200)); // the last releases reach the stage thread before it closes
@@ -223,7 +232,7 @@ async function main() {
   const rows = results.map((r) => {
     const g = r.gaps;
     const verdict = g.maxMs / g.medianMs <= 3 ? 'yes' : 'no';
-    return `| ${r.budget} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s | ${r.idleTtftMs !== undefined ? `${(r.idleTtftMs / 1000).toFixed(1)} s` : '–'} |`;
+    return `| ${r.budget} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.p95Ms.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s |`;
   });
   const md = [
     '## A long prompt arriving while answers decode (`npm run bench:latency`)',
@@ -232,11 +241,11 @@ async function main() {
     '',
     'Target (issue 9): the largest gap ≤ 3× the median gap. "Median" is over all gaps (before, during and after the prefill), as the target reads; "undisturbed" is the median before the long prompt arrived, which the gap ratio against it shows without the prefill steps weighing on the median.',
     '',
-    '| prefill budget | undisturbed gap (median) | median gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT (4 streams running) | long prompt TTFT (alone) |',
+    '| prefill budget | undisturbed gap (median) | median gap | p95 gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    idleDefaultTtft !== undefined ? `The long prompt alone with the worker's idle budget (\`--idle-prefill-chunk\`, ${idleBudget} positions per step while nothing decodes): first token after ${(idleDefaultTtft / 1000).toFixed(1)} s.` : '',
+    alone ? `The long prompt alone (nothing decoding): first token after ${(alone[0] / 1000).toFixed(1)} s in chunks of ${budgets[0]}, ${(alone[1] / 1000).toFixed(1)} s with the idle budget (\`--idle-prefill-chunk\`, ${idleBudget} positions per step while no answer decodes).` : '',
     '',
     chatLine,
   ].join('\n');
@@ -244,12 +253,13 @@ async function main() {
   console.log(md);
 }
 
-/** A few steps of every shape the run uses (one decode row, a prefill chunk), so no budget pays for first runs. */
+/** A few steps of every shape the run uses (decode rows, each budget's chunk), so no budget pays for first runs. */
 async function runWarmup(s: StageSetup, tok: IvlTokenizer, ids: number[]): Promise<void> {
-  const { scheduler } = engineAt(s, budgets[0], []);
-  const q = new Streams(s, tok).start('warmup', ids, 4, []);
-  scheduler.add(q);
-  await q.done;
+  for (const b of [...budgets, defaultIdlePrefillChunk('cpu')]) {
+    const q = new Streams(s, tok).start(`warmup-${b}`, ids.slice(0, b + 1), 2, []);
+    engineAt(s, b, []).scheduler.add(q);
+    await q.done;
+  }
 }
 
 main().catch((e) => {

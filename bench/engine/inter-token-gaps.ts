@@ -14,6 +14,7 @@ export interface GapSummary {
   /** Median of the gaps before the event: the streams' undisturbed pace. */
   medianBeforeMs: number;
   medianDuringMs: number;
+  p95Ms: number;
   maxMs: number;
   maxPhase: GapPhase;
 }
@@ -23,6 +24,9 @@ export const median = (xs: number[]): number => {
   const n = s.length;
   return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : NaN;
 };
+
+/** The q-quantile (nearest rank). */
+export const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)] ?? NaN;
 
 /**
  * The gaps between consecutive token timestamps of each stream, from `fromIndex[i]` on (the tokens before it are
@@ -48,6 +52,7 @@ export function summarizeGaps(gaps: Gap[]): GapSummary {
     medianMs: median(gaps.map((g) => g.ms)),
     medianBeforeMs: median(of('before')),
     medianDuringMs: median(of('during')),
+    p95Ms: quantile(gaps.map((g) => g.ms), 0.95),
     maxMs: largest.ms,
     maxPhase: largest.phase,
   };
