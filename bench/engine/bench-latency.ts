@@ -4,15 +4,15 @@
  * streams decode (short prompts, greedy); a request with a 3,400-token text prompt arrives; every stream's
  * token timestamps give its inter-token gaps before, during and after the long prefill. Repeated for several
  * prefill budgets (`--prefill-chunk`) in one run, so the trade-off between the gaps and the long prompt's time to
- * first token is visible; and the long prompt alone, nothing decoding (its TTFT with and without the idle budget).
+ * first token is visible; and the long prompt alone, nothing decoding (what the budget costs it then).
  * A last phase, a two-turn 13-tile image chat (turn-2 TTFT ÷ turn-1), runs only when the engine core has a
  * prefix cache.
  *
  * Env: IVL_BENCH_BUNDLE / IVL_BENCH_MODEL (see bench-bundle.ts), IVL_BENCH_PRESET (4b; `tiny` for a quick check
  * of the harness), IVL_BENCH_THREADS (2), IVL_BENCH_BUDGETS (comma list, default `64,16,32`: the first is the
  * worker's CPU default before this benchmark), IVL_BENCH_LONG (3400 prompt tokens), IVL_BENCH_STREAMS (4),
- * IVL_BENCH_GAPS (10 gaps per stream before and after the long prompt), IVL_BENCH_IDLE (1: also time the long
- * prompt alone, at the first budget and with the idle budget; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1),
+ * IVL_BENCH_GAPS (10 gaps per stream before and after the long prompt), IVL_BENCH_ROUNDS (2 visits of every budget), IVL_BENCH_ALONE (1: also time the long
+ * prompt alone at each budget and at IVL_BENCH_ALONE_LARGE, 256; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1),
  * IVL_BENCH_WRITE (1: write BENCHMARKS.md; 0 = print only), IVL_BENCH_STEPS_OUT (a JSON file for every step).
  * A larger run: more streams (IVL_BENCH_STREAMS=8), more budgets (IVL_BENCH_BUDGETS=64,8,16,32,128), more gaps.
  */
@@ -26,7 +26,7 @@ import { GREEDY, SequenceDecoder } from '@ivl/generation';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { prepareInput } from '@ivl/requests';
 import { TileEmbeddingCache } from '@ivl/runtime';
-import { StageSetup, WORKER_DEFAULTS, defaultIdlePrefillChunk, defaultPrefillChunk, setUpStage, wireEngineCore } from '@ivl/worker-node';
+import { StageSetup, WORKER_DEFAULTS, defaultPrefillChunk, setUpStage, wireEngineCore } from '@ivl/worker-node';
 import { syntheticImage } from '../../test/support/images';
 import { machineLine, writeBenchSection } from '../benchmarks-file';
 import { benchBundle } from './bench-bundle';
@@ -39,7 +39,10 @@ const budgets = (env.IVL_BENCH_BUDGETS ?? '64,16,32').split(',').map(Number);
 const longTokens = Number(env.IVL_BENCH_LONG ?? 3400);
 const numStreams = Number(env.IVL_BENCH_STREAMS ?? 4);
 const gapsPerSide = Number(env.IVL_BENCH_GAPS ?? 10);
-const idleToo = env.IVL_BENCH_IDLE !== '0';
+const rounds = Number(env.IVL_BENCH_ROUNDS ?? 2);
+const aloneToo = env.IVL_BENCH_ALONE !== '0';
+/** A budget far above the others, for the prompt alone: do larger passes finish a long prompt sooner? */
+const aloneLarge = Number(env.IVL_BENCH_ALONE_LARGE ?? 256);
 const chatMode = env.IVL_BENCH_CHAT ?? 'auto';
 const progress = (msg: string) => console.error(`[bench:latency ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -53,20 +56,21 @@ interface StepRecord {
 
 interface BudgetResult {
   budget: number;
+  round: number;
   gaps: GapSummary;
   ttftMs: number;
   steps: StepRecord[];
 }
 
 /** The engine core as a worker runs it, at one prefill budget; every step's composition and time is recorded. */
-function engineAt(s: StageSetup, budget: number, steps: StepRecord[], idleBudget = budget) {
+function engineAt(s: StageSetup, budget: number, steps: StepRecord[]) {
   const onBatchDone = (b: MicroBatch, ms: number) => {
     const chunks = b.spans.filter((_, i) => b.prefill[i]);
     const prefillTokens = chunks.reduce((a, x) => a + x.length, 0);
     steps.push({ decodeRows: b.prefill.filter((p) => !p).length, prefillTokens, prefillFrom: chunks.length ? Math.min(...chunks.map((x) => x.start)) : -1, ms });
   };
   const onRelease = (q: Sequence) => void s.model.release([q.id]).catch(() => undefined);
-  return wireEngineCore(s.model, undefined, { ...WORKER_DEFAULTS, prefillChunk: budget, idlePrefillChunk: idleBudget }, { hidden: s.info.hidden, vocab: s.info.vocab, numStages: 1 }, { onRelease, onBatchDone });
+  return wireEngineCore(s.model, undefined, { ...WORKER_DEFAULTS, prefillChunk: budget }, { hidden: s.info.hidden, vocab: s.info.vocab, numStages: 1 }, { onRelease, onBatchDone });
 }
 
 /** Sequences whose token timestamps are recorded, and a way to wait until a condition on them holds. */
@@ -110,12 +114,12 @@ async function longPrompt(tok: IvlTokenizer, s: StageSetup, n: number): Promise<
   return ids.length > n ? ids.slice(0, n) : ids;
 }
 
-async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, short: number[][], long: number[]): Promise<BudgetResult> {
+async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, round: number, short: number[][], long: number[]): Promise<BudgetResult> {
   const steps: StepRecord[] = [];
   const { scheduler } = engineAt(s, budget, steps);
   const streams = new Streams(s, tok);
   const times = short.map(() => [] as number[]);
-  const seqs = short.map((ids, i) => streams.start(`b${budget}-s${i}`, ids, 100_000, times[i]));
+  const seqs = short.map((ids, i) => streams.start(`r${round}-b${budget}-s${i}`, ids, 100_000, times[i]));
   seqs.forEach((q) => scheduler.add(q));
   await streams.until(() => times.every((t) => t.length >= 1));
   const from = times.map((t) => t.length - 1);
@@ -123,7 +127,7 @@ async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, short
   progress(`budget ${budget}: ${numStreams} streams decoding, ${gapsPerSide} gaps each; the ${long.length}-token prompt arrives`);
   const longTimes: number[] = [];
   const arrive = performance.now();
-  const longSeq = streams.start(`b${budget}-long`, long, 1, longTimes);
+  const longSeq = streams.start(`r${round}-b${budget}-long`, long, 1, longTimes);
   scheduler.add(longSeq);
   await streams.until(() => longTimes.length > 0);
   const firstToken = longTimes[0];
@@ -132,25 +136,25 @@ async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, short
   await streams.until(() => times.every((t, i) => t.length >= mark[i] + gapsPerSide));
   seqs.forEach((q) => scheduler.cancel(q));
   await Promise.all([...seqs, longSeq].map((q) => q.done));
-  const result: BudgetResult = { budget, gaps: summarizeGaps(gapsAround(times, from, arrive, firstToken)), ttftMs: firstToken - arrive, steps };
+  const result: BudgetResult = { budget, round, gaps: summarizeGaps(gapsAround(times, from, arrive, firstToken)), ttftMs: firstToken - arrive, steps };
   if (env.IVL_BENCH_STEPS_OUT) {
     // Every step's composition and time, for a closer look (e.g. bench/.artifacts/latency-steps.json).
     mkdirSync(dirname(env.IVL_BENCH_STEPS_OUT), { recursive: true });
     const old = existsSync(env.IVL_BENCH_STEPS_OUT) ? JSON.parse(readFileSync(env.IVL_BENCH_STEPS_OUT, 'utf8')) : {};
-    writeFileSync(env.IVL_BENCH_STEPS_OUT, JSON.stringify({ ...old, [budget]: { steps, arrive, firstToken, times } }));
+    writeFileSync(env.IVL_BENCH_STEPS_OUT, JSON.stringify({ ...old, [`${round}/${budget}`]: { steps, arrive, firstToken, times } }));
   }
   await new Promise((r) => setTimeout(r, 100)); // the releases reach the stage thread
   return result;
 }
 
-/** The long prompt's time to first token with nothing else running, at a step budget and an idle budget. */
-async function timeAlone(s: StageSetup, tok: IvlTokenizer, long: number[], budget: number, idleBudget: number): Promise<number> {
+/** The long prompt's time to first token with nothing else running, at one budget. */
+async function timeAlone(s: StageSetup, tok: IvlTokenizer, long: number[], budget: number): Promise<number> {
   const times: number[] = [];
-  const alone = new Streams(s, tok).start(`alone-${budget}-${idleBudget}`, long, 1, times);
+  const alone = new Streams(s, tok).start(`alone-${budget}`, long, 1, times);
   const t0 = performance.now();
-  engineAt(s, budget, [], idleBudget).scheduler.add(alone);
+  engineAt(s, budget, []).scheduler.add(alone);
   await alone.done;
-  progress(`the long prompt alone (idle budget ${idleBudget}): first token after ${((times[0] - t0) / 1000).toFixed(1)} s`);
+  progress(`the long prompt alone, budget ${budget}: first token after ${((times[0] - t0) / 1000).toFixed(1)} s`);
   await new Promise((r) => setTimeout(r, 100)); // its release reaches the stage thread
   return times[0] - t0;
 }
@@ -182,7 +186,7 @@ async function imageChat(s: StageSetup, tok: IvlTokenizer): Promise<string> {
   const q1 = 'Describe this image in detail.';
   const turn = async (input: Parameters<typeof prepareInput>[2], name: string) => {
     const steps: StepRecord[] = [];
-    const { scheduler } = engineAt(s, defaultPrefillChunk('cpu'), steps, defaultIdlePrefillChunk('cpu'));
+    const { scheduler } = engineAt(s, defaultPrefillChunk('cpu'), steps);
     const t0 = performance.now();
     const p = await prepareInput(tok, s.manifest.config, input);
     const rows = p.numTiles ? await s.model.vision(p.pixelValues, p.numTiles) : undefined;
@@ -214,38 +218,42 @@ async function main() {
   await runWarmup(s, tok, long);
   const results: BudgetResult[] = [];
   const loads: number[] = [load0];
-  for (const b of budgets) {
-    results.push(await runBudget(s, tok, b, short, long));
-    loads.push(loadavg()[0]);
-    const g = results.at(-1)!.gaps;
-    progress(`budget ${b}: median gap ${g.medianMs.toFixed(0)} ms (before ${g.medianBeforeMs.toFixed(0)} ms), largest ${g.maxMs.toFixed(0)} ms (${g.maxPhase}), TTFT ${(results.at(-1)!.ttftMs / 1000).toFixed(1)} s`);
+  // Rounds visit the budgets in alternating order, so a change in the shared machine's load falls on all alike.
+  for (let round = 0; round < rounds; round++) {
+    for (const b of round % 2 ? [...budgets].reverse() : budgets) {
+      const r = await runBudget(s, tok, b, round, short, long);
+      results.push(r);
+      loads.push(loadavg()[0]);
+      const g = r.gaps;
+      progress(`round ${round + 1}/${rounds}, budget ${b}: median gap ${g.medianMs.toFixed(0)} ms (before ${g.medianBeforeMs.toFixed(0)} ms), largest ${g.maxMs.toFixed(0)} ms (${g.maxPhase}), TTFT ${(r.ttftMs / 1000).toFixed(1)} s`);
+    }
   }
-  // The long prompt with nothing decoding: one budget for every step (as before the idle budget), then the idle budget.
-  const idleBudget = defaultIdlePrefillChunk('cpu');
-  const alone = idleToo ? [await timeAlone(s, tok, long, budgets[0], budgets[0]), await timeAlone(s, tok, long, budgets[0], idleBudget)] : undefined;
+  // The long prompt with nothing decoding, at each budget and a large one: what the budget costs a prompt alone.
+  const alone = new Map<number, number>();
+  if (aloneToo) for (const b of [...budgets, aloneLarge]) alone.set(b, await timeAlone(s, tok, long, b));
   const chatLine = await imageChat(s, tok);
   progress(chatLine);
   await new Promise((r) => setTimeout(r, 200)); // the last releases reach the stage thread before it closes
   await s.model.close();
   const minutes = ((Date.now() - t0) / 60000).toFixed(1);
   const L = manifest.config.llm.numLayers;
-  const rows = results.map((r) => {
+  const rows = [...results].sort((a, b) => budgets.indexOf(a.budget) - budgets.indexOf(b.budget) || a.round - b.round).map((r) => {
     const g = r.gaps;
     const verdict = g.maxMs / g.medianMs <= 3 ? 'yes' : 'no';
-    return `| ${r.budget} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.p95Ms.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s |`;
+    return `| ${r.budget} | ${r.round + 1} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.p95Ms.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s |`;
   });
   const md = [
     '## A long prompt arriving while answers decode (`npm run bench:latency`)',
     '',
-    `Command: \`flock /work/heavy.lock npm run bench:latency\` (IVL_BENCH_PRESET=${preset}, IVL_BENCH_THREADS=${threads}, IVL_BENCH_BUDGETS=${budgets.join(',')}, IVL_BENCH_GAPS=${gapsPerSide}). Machine: ${machineLine()}; load average ${loads.map((x) => x.toFixed(1)).join(' → ')} (at the start and after each budget). Model: the \`${preset}\` preset, ${manifest.dtype} weights, all ${L} layers on one stage (plan card:1), ${threads} onnxruntime threads, driven through the engine core as a worker wires it (\`wireEngineCore\`: Scheduler + RingExecutor + the stage's onnxruntime thread). ${numStreams} streams decode greedily (prompts of ${short[0].length} tokens); after ${gapsPerSide} gaps each, a request with a ${long.length}-token text prompt arrives; the gaps are every stream's inter-token gaps from then until ${gapsPerSide} gaps after the long prompt's first token. Each budget is one run; the whole run took ${minutes} min.`,
+    `Command: \`flock /work/heavy.lock npm run bench:latency\` (IVL_BENCH_PRESET=${preset}, IVL_BENCH_THREADS=${threads}, IVL_BENCH_BUDGETS=${budgets.join(',')}, IVL_BENCH_GAPS=${gapsPerSide}, IVL_BENCH_ROUNDS=${rounds}${env.IVL_BENCH_BUNDLE ? `, IVL_BENCH_BUNDLE=${env.IVL_BENCH_BUNDLE}` : ''}${env.IVL_BENCH_MODEL ? `, IVL_BENCH_MODEL=${env.IVL_BENCH_MODEL}` : ''}). Machine: ${machineLine()}; load average (\`uptime\`, 1 min) ${loads.map((x) => x.toFixed(1)).join(' → ')} at the start and after each budget. Model: the \`${preset}\` preset, ${manifest.dtype} weights, all ${L} layers on one stage (plan card:1), ${threads} onnxruntime threads, driven through the engine core as a worker wires it (\`wireEngineCore\`: Scheduler + RingExecutor + the stage's onnxruntime thread). ${numStreams} streams decode greedily (prompts of ${short[0].length} tokens); after ${gapsPerSide} gaps each, a request with a ${long.length}-token text prompt arrives; the gaps are every stream's inter-token gaps from then until ${gapsPerSide} gaps after the long prompt's first token. ${rounds} rounds, each visiting every budget (in reverse order every other round, so the shared machine's changing load falls on all alike); the whole run took ${minutes} min.`,
     '',
     'Target (issue 9): the largest gap ≤ 3× the median gap. "Median" is over all gaps (before, during and after the prefill), as the target reads; "undisturbed" is the median before the long prompt arrived, which the gap ratio against it shows without the prefill steps weighing on the median.',
     '',
-    '| prefill budget | undisturbed gap (median) | median gap | p95 gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| prefill budget | round | undisturbed gap (median) | median gap | p95 gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    alone ? `The long prompt alone (nothing decoding): first token after ${(alone[0] / 1000).toFixed(1)} s in chunks of ${budgets[0]}, ${(alone[1] / 1000).toFixed(1)} s with the idle budget (\`--idle-prefill-chunk\`, ${idleBudget} positions per step while no answer decodes).` : '',
+    alone.size ? `The long prompt alone (nothing decoding), time to first token by budget: ${[...alone].map(([b, ms]) => `${b} → ${(ms / 1000).toFixed(1)} s`).join(', ')}.` : '',
     '',
     chatLine,
   ].join('\n');
@@ -255,7 +263,7 @@ async function main() {
 
 /** A few steps of every shape the run uses (decode rows, each budget's chunk), so no budget pays for first runs. */
 async function runWarmup(s: StageSetup, tok: IvlTokenizer, ids: number[]): Promise<void> {
-  for (const b of [...budgets, defaultIdlePrefillChunk('cpu')]) {
+  for (const b of [...budgets, aloneLarge]) {
     const q = new Streams(s, tok).start(`warmup-${b}`, ids.slice(0, b + 1), 2, []);
     engineAt(s, b, []).scheduler.add(q);
     await q.done;

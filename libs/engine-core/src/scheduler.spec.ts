@@ -80,25 +80,6 @@ describe('Scheduler: steps with a token budget', () => {
     expect(long.decoder.tokens[0]).toBe(1004); // the fifth logit row of that step is the prompt's last position
   });
 
-  it('while no answer decodes a step carries the idle budget, and the small budget again whenever one does', async () => {
-    const ring = new FakeRing();
-    const s = new Scheduler(ring, opts({ prefillChunk: 8, idlePrefillChunk: 32 }));
-    s.add(seq('a', 5, 3)); // decodes for two steps after its prompt, then ends
-    s.add(seq('long', 100, 1));
-    while (ring.inFlight) await ring.step();
-    // [decode rows, prefill positions] per step: 'a' alone with the idle budget (nothing decoded yet); the long
-    // prompt in chunks of 8 beside a's decode rows; in chunks of 32 once 'a' has ended.
-    expect(ring.batches.map((b) => [decodeRows(b).length, prefillTokens(b)])).toEqual([[0, 5], [1, 8], [1, 8], [0, 32], [0, 32], [0, 20]]);
-  });
-
-  it('the idle budget defaults to the step budget', async () => {
-    const ring = new FakeRing();
-    const s = new Scheduler(ring, opts({ prefillChunk: 8 }));
-    s.add(seq('long', 20, 1));
-    while (ring.inFlight) await ring.step();
-    expect(ring.batches.map(prefillTokens)).toEqual([8, 8, 4]);
-  });
-
   it('waiting prompts are served in arrival order and none starves: a budget is shared first come, first served', async () => {
     const ring = new FakeRing();
     const s = new Scheduler(ring, opts({ prefillChunk: 10 }));

@@ -13,11 +13,6 @@ export interface SchedulerOptions {
    * (chunked prefill). A new long prompt then holds running answers up by at most this much compute per step.
    */
   prefillChunk: number;
-  /**
-   * The budget of a step while no answer is decoding (default: `prefillChunk`). Nobody waits on such a step but the
-   * prompts themselves, and fewer, larger passes finish a long prompt sooner (each pass also reads every weight).
-   */
-  idlePrefillChunk?: number;
   vocab: number;
   onBatchDone?: (b: MicroBatch, ms: number) => void;
   onRelease?: (seq: Sequence) => void;
@@ -28,8 +23,7 @@ export interface SchedulerOptions {
  * between steps. Every micro-batch carries the decode rows of the running sequences that are ready (split over
  * as many micro-batches as there are free slots, so with N stages N groups are in flight and every stage works)
  * plus at most `prefillChunk` prompt positions, taken from the waiting prompts in arrival order. A long prompt or
- * image therefore never stops running answers: it rides along, a bounded chunk per step. While nothing decodes, a
- * step may carry `idlePrefillChunk` positions instead.
+ * image therefore never stops running answers: it rides along, a bounded chunk per step.
  */
 export class Scheduler {
   private readonly seqs = new Set<Sequence>();
@@ -102,8 +96,7 @@ export class Scheduler {
     const size = Math.min(this.o.maxBatch, Math.ceil(decode.length / free), Math.ceil(decoding / this.o.maxInFlight));
     const rows = decode.slice(0, size);
     const chunks: Array<{ s: Sequence; from: number; to: number }> = [];
-    // The small budget only while some answer is decoding (here or in a micro-batch in flight): it bounds their gaps.
-    let budget = decoding > 0 ? this.o.prefillChunk : (this.o.idlePrefillChunk ?? this.o.prefillChunk);
+    let budget = this.o.prefillChunk;
     for (const s of prefill) {
       if (budget <= 0) break;
       const from = s.prefillSent;

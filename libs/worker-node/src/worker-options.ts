@@ -29,14 +29,10 @@ export interface WorkerOptions {
   maxBatch: number;
   /**
    * Stage 0: the step's token budget for prefill, i.e. prompt positions one micro-batch carries next to its decode
-   * rows. Unset: 512 on CUDA, 64 on CPU (where 64 positions of the 4b model already cost about a second).
+   * rows. Unset: 512 on CUDA, 32 on CPU (chosen with `npm run bench:latency`: on the `4b` model a 3,400-token
+   * prompt takes about as long in chunks of 32 as of 64 while running answers' gaps halve; 16 costs it far more).
    */
   prefillChunk?: number;
-  /**
-   * Stage 0: the prefill budget of a step while no answer is decoding (nobody waits on it but the prompts, and
-   * fewer passes finish a long prompt sooner). Unset: the `prefillChunk` default on CUDA, 256 on CPU.
-   */
-  idlePrefillChunk?: number;
   /** Stage 0: micro-batches in flight round the ring; defaults to the number of stages. */
   maxInFlight?: number;
   /** Stage 0: an in-flight micro-batch that has not come back after this long fails its sequences. */
@@ -54,12 +50,7 @@ export interface WorkerOptions {
 
 /** The prefill token budget per step for a device (see WorkerOptions.prefillChunk). */
 export function defaultPrefillChunk(device: string): number {
-  return device.startsWith('cuda') ? 512 : 64;
-}
-
-/** The prefill budget of a step while nothing decodes (see WorkerOptions.idlePrefillChunk). */
-export function defaultIdlePrefillChunk(device: string): number {
-  return device.startsWith('cuda') ? defaultPrefillChunk(device) : 256;
+  return device.startsWith('cuda') ? 512 : 32;
 }
 
 export const WORKER_DEFAULTS = {

@@ -1,7 +1,7 @@
 import type { RingLink } from '@ivl/pipeline';
 import type { StageModelClient } from '@ivl/runtime';
 import { MicroBatch, RingExecutor, Scheduler, Sequence } from '@ivl/engine-core';
-import { WorkerOptions, defaultIdlePrefillChunk, defaultPrefillChunk } from '../worker-options';
+import { WorkerOptions, defaultPrefillChunk } from '../worker-options';
 
 export interface EngineCore {
   executor: RingExecutor;
@@ -23,7 +23,7 @@ export interface EngineCoreHooks {
 export function wireEngineCore(
   model: StageModelClient,
   link: RingLink | undefined,
-  o: Pick<WorkerOptions, 'maxInFlight' | 'maxBatch' | 'prefillChunk' | 'idlePrefillChunk' | 'device' | 'batchTimeoutMs'>,
+  o: Pick<WorkerOptions, 'maxInFlight' | 'maxBatch' | 'prefillChunk' | 'device' | 'batchTimeoutMs'>,
   dims: { hidden: number; vocab: number; numStages: number },
   hooks: EngineCoreHooks = {},
 ): EngineCore {
@@ -32,7 +32,6 @@ export function wireEngineCore(
     maxInFlight: o.maxInFlight ?? Math.max(1, dims.numStages),
     maxBatch: o.maxBatch,
     prefillChunk: o.prefillChunk ?? defaultPrefillChunk(o.device),
-    idlePrefillChunk: o.idlePrefillChunk ?? defaultIdlePrefillChunk(o.device),
     vocab: dims.vocab,
     onRelease: hooks.onRelease,
     onBatchDone: hooks.onBatchDone,
