@@ -179,7 +179,7 @@ function stepMs(r: BudgetResult, withPrefill: boolean): string {
 async function imageChat(s: StageSetup, tok: IvlTokenizer): Promise<string> {
   const hasPrefixCache = Object.keys(engineCore).some((k) => /prefix/i.test(k));
   if (chatMode === '0' || (chatMode === 'auto' && !hasPrefixCache)) {
-    return `Second turn of a 13-tile image chat: skipped (${hasPrefixCache ? 'IVL_BENCH_CHAT=0' : 'this engine core has no prefix cache yet; the phase runs once it does, or with IVL_BENCH_CHAT=1'}).`;
+    return `Second turn of a 13-tile image chat: skipped (${hasPrefixCache ? 'IVL_BENCH_CHAT=0' : 'this engine core has no prefix cache yet; the phase runs once it does (the driver\'s prefix lookup must then be added to this phase\'s turn()), or with IVL_BENCH_CHAT=1'}).`;
   }
   s.model.visionCache ??= new TileEmbeddingCache(WORKER_DEFAULTS.visionCacheMb * 2 ** 20); // as the driver does
   const image = { data: (await syntheticImage(1792, 1344, 3)).bytes, maxNum: 12 };

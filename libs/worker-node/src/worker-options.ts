@@ -29,8 +29,9 @@ export interface WorkerOptions {
   maxBatch: number;
   /**
    * Stage 0: the step's token budget for prefill, i.e. prompt positions one micro-batch carries next to its decode
-   * rows. Unset: 512 on CUDA, 32 on CPU (chosen with `npm run bench:latency`: on the `4b` model a 3,400-token
-   * prompt takes about as long in chunks of 32 as of 64 while running answers' gaps halve; 16 costs it far more).
+   * rows. Unset: 512 on CUDA, 32 on CPU (chosen with `npm run bench:latency`: on the `4b` model, against 64, a
+   * 3,400-token prompt's first token comes 14% later while the running answers' largest gap halves; 16 costs the
+   * prompt another 40% for little shorter gaps).
    */
   prefillChunk?: number;
   /** Stage 0: micro-batches in flight round the ring; defaults to the number of stages. */
