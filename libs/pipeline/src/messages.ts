@@ -3,6 +3,8 @@ export interface SeqSpanMsg {
   seq: string;
   start: number;
   length: number;
+  /** Prefix cache: the sequence the span's sequence starts from (empty when none). */
+  from_seq?: string;
 }
 
 export type DTypeName = 'DTYPE_UNSPECIFIED' | 'FLOAT32' | 'FLOAT16';
