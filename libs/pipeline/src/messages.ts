@@ -44,4 +44,6 @@ export interface HealthReplyMsg {
   model_id: string;
   pipeline: string;
   instance_id: string;
+  /** Stage 0: cached prefixes (finished sequences whose KV every stage keeps for reuse). */
+  cached_prefixes?: number;
 }

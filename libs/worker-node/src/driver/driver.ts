@@ -286,6 +286,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     } else if (!heldBack) worker.resume();
   });
   if (link) status.downstream = () => link.connected;
+  if (prefix) status.cachedPrefixes = () => prefix.cachedCount;
   link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));
   // Stage 1 refused a batch: fail exactly its sequences now (their jobs are retried), not after the batch timeout.
   link?.on('remoteError', (err: RemoteBatchError) => {
