@@ -63,11 +63,14 @@ export class Admission {
     this.cached.push(n);
   }
 
+  /**
+   * A cached prefix was evicted. Room listeners are not told: intake is never held back for room that cached
+   * prefixes take (they can always be evicted), and an eviction is made for the job at hand.
+   */
   releaseCached(n: number): void {
     const i = this.cached.indexOf(n);
     if (i >= 0) this.cached.splice(i, 1);
     this.drain();
-    for (const f of this.roomListeners) f();
   }
 
   /** Checks that a request can ever fit (alone), with the reason if not. */
