@@ -2,20 +2,14 @@
  * A prefix-cache hit against a miss on the real model: the scheduler's own micro-batches (chunked prefill, a fork
  * chunk with `from`) through every layer range of multi-stage plans, each range with its own slot KV cache.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureBundle } from '@ivl/compiler';
-import { GREEDY, SequenceDecoder } from '@ivl/generation';
 import { parsePlan } from '@ivl/plan';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
-import { ActArray, ModelRunner } from '@ivl/runtime';
+import { ModelRunner } from '@ivl/runtime';
 import { Rng } from '@ivl/tensor';
 import { freshCacheDir, relErr, tinyCheckpoint } from '@ivl/test-support';
-import { Admission } from './admission';
-import { imageRuns } from './prefix-hash';
-import { PrefixCache } from './prefix-cache';
-import { Scheduler } from './scheduler';
-import { Sequence } from './sequence';
-import { ModelRunnerExecutor } from './testing/model-runner-executor';
+import { inProcessEngine } from './testing/in-process-engine';
 
 const IMG = 151667;
 const TILE = 3 * 448 * 448;
@@ -32,36 +26,19 @@ beforeAll(async () => {
   dir = model;
 });
 
-/** One model (plan `spec`), a scheduler over it and, with `cache`, the prefix cache wired as the driver wires it. */
+/** One model (plan `spec`) and the engine core over it, with or without the prefix cache. */
 async function engine(spec: string, cache: boolean) {
   const { dir: b, manifest } = ensureBundle(dir, { dtype: 'fp32', cacheDir });
-  const L = manifest.config.llm.numLayers;
-  const runner = await ModelRunner.create(b, manifest, parsePlan(spec, L, { perLayer: 1, stageZeroExtra: 1 }), { threads: 1 });
-  const exec = new ModelRunnerExecutor(runner);
-  const admission = new Admission(1_000_000);
-  const prefix = cache ? new PrefixCache({ admission, release: (seqs) => seqs.forEach((s) => runner.release(s)) }) : undefined;
-  const sched = new Scheduler(exec, {
-    maxInFlight: 1,
-    maxBatch: 8,
-    prefillChunk: 16,
-    vocab: manifest.config.llm.vocabSize,
-    prefix,
-    onRelease: (s) => {
-      if (!prefix?.retain(s)) runner.release(s.id);
+  const runner = await ModelRunner.create(b, manifest, parsePlan(spec, manifest.config.llm.numLayers, { perLayer: 1, stageZeroExtra: 1 }), { threads: 1 });
+  const e = inProcessEngine(runner, tok, { prefix: cache, steps: STEPS, prefillChunk: 16 });
+  return {
+    answer: async (ids: number[], image?: { px: Float32Array; tiles: number }) => {
+      const before = e.exec.batches.length;
+      const r = await e.answer(ids, image);
+      // The micro-batch that started this sequence: its first chunk.
+      return { ...r, first: e.exec.batches.slice(before).find((x) => x.prefill.some(Boolean))! };
     },
-  });
-  let n = 0;
-  /** Greedy answer of STEPS tokens for a prompt; its logits per step and how many positions came from the cache. */
-  const answer = async (ids: number[], image?: { px: Float32Array; tiles: number }) => {
-    const rows: ActArray | undefined = image ? await runner.vision(image.px, image.tiles) : undefined;
-    const d = new SequenceDecoder(tok, ids, { params: { ...GREEDY, maxNewTokens: STEPS, ignoreEos: true }, eosTokenIds: [151645], seed: 0 });
-    const seq = new Sequence(`s${n++}`, ids, ids.length, d, rows, IMG, runner.hidden, () => undefined);
-    seq.prefix = prefix?.lookup(ids, imageRuns(ids, IMG, image?.px ?? new Float32Array(0), image?.tiles ?? 0));
-    sched.add(seq);
-    await seq.done;
-    return { tokens: d.tokens, logits: exec.logits.get(seq.id)!, cached: seq.cachedTokens, first: exec.batches.find((b) => b.seqs.includes(seq))! };
   };
-  return { answer, prefix, close: () => undefined };
 }
 
 const chat = (rng: Rng, n: number) => Array.from({ length: n }, () => 200 + rng.int(150000));
@@ -88,10 +65,6 @@ describe.each(['card:2', 'balanced:3'])('prefix cache hit = miss (%s, chunked pr
     cached = await engine(spec, true);
     plain = await engine(spec, false);
   });
-  afterAll(() => {
-    cached.close();
-    plain.close();
-  });
 
   it('a chat second turn starts from the first turn\'s KV and answers exactly as without the cache', async () => {
     const first = turn1(false);
@@ -115,6 +88,7 @@ describe.each(['card:2', 'balanced:3'])('prefix cache hit = miss (%s, chunked pr
     const hit = await cached.answer(next, { px, tiles: 1 });
     const miss = await plain.answer(next, { px, tiles: 1 });
     expect(hit.cached).toBeGreaterThan(first.lastIndexOf(IMG));
+    expect([hit.vision, miss.vision]).toEqual([false, true]); // the image is in the cached prefix: no vision pass
     const worst = expectSame(hit, miss);
     console.log(`${spec} image turn 2: ${hit.cached} of ${next.length} positions cached, worst logit error ${worst.toExponential(1)} of the scale`);
     // Another image, the same words: only the 16 positions before the image may be shared.
