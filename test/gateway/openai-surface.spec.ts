@@ -185,7 +185,8 @@ describe.skipIf(!!reason)(`the OpenAI surface against a local cluster${reason ? 
     }
     expect(texts).toEqual(whole.choices.map((c) => c.message.content));
     expect(finishes).toEqual(whole.choices.map((c) => c.finish_reason));
-    expect(usage).toEqual(whole.usage);
+    // The same counts; the repeat's prompt may come from the prefix cache (prompt_tokens_details.cached_tokens).
+    expect({ ...usage, prompt_tokens_details: undefined }).toEqual({ ...whole.usage, prompt_tokens_details: undefined });
   }, 120_000);
 
   it('logit_bias and the penalties change the answer as defined', async () => {

@@ -1,4 +1,5 @@
 import { LocalCluster, LocalClusterOptions, startLocalCluster } from '@ivl/local-cluster';
+import type { StageClient } from '@ivl/pipeline';
 import { testRedisUrl, tinyCheckpoint, uniquePrefix } from '@ivl/test-support';
 
 export interface TestCluster extends LocalCluster {
@@ -68,4 +69,14 @@ async function startLocalClusterWithLogs(label: string): Promise<TestCluster> {
     log: (name, line) => logs.push(`${name} | ${line}`),
   });
   return Object.assign(cluster, { logs });
+}
+
+/**
+ * Each stage's sequences beyond the cached prefixes (finished sequences whose KV the prefix cache keeps on every
+ * stage on purpose, as stage 0 reports them): all 0 when no sequence is running and nothing leaked.
+ */
+export async function uncachedSequences(stages: StageClient[], timeoutMs?: number): Promise<number[]> {
+  const health = await Promise.all(stages.map((s) => s.health(timeoutMs)));
+  const cached = health[0].cached_prefixes ?? 0;
+  return health.map((h) => h.sequences - cached);
 }

@@ -6,9 +6,13 @@
  * `tryAcquire` is the intake path: a driver takes a job off the queue, and hands it back when it cannot start it
  * now, so waiting work stays in the queue where every replica (and the autoscaler) sees it. `acquire` waits in
  * arrival order instead (for callers without a queue).
+ *
+ * Cached prefixes (the prefix cache keeps finished sequences' KV on every stage) hold a slot each too: they count
+ * like admitted sequences of their length, and the prefix cache evicts them when a new sequence needs the room.
  */
 export class Admission {
   private readonly held: number[] = [];
+  private readonly cached: number[] = [];
   private readonly waiting: Array<{ n: number; resolve: () => void; reject: (e: Error) => void }> = [];
   private readonly roomListeners: Array<() => void> = [];
 
@@ -23,9 +27,15 @@ export class Admission {
     return this.capacity;
   }
 
-  /** Positions the admitted sequences may occupy: count × longest reservation. */
+  /** Positions the admitted sequences and cached prefixes may occupy: count × longest reservation. */
   get reserved(): number {
-    return this.held.length ? this.held.length * Math.max(...this.held) : 0;
+    const all = [...this.held, ...this.cached];
+    return all.length ? all.length * Math.max(...all) : 0;
+  }
+
+  /** Cached prefixes held (each a slot of its length on every stage). */
+  get cachedPrefixes(): number {
+    return this.cached.length;
   }
 
   get running(): number {
@@ -38,8 +48,29 @@ export class Admission {
 
   /** Whether a sequence reserving `n` positions fits next to those admitted. */
   fits(n: number): boolean {
+    const longest = Math.max(n, ...this.held, ...this.cached);
+    return (this.held.length + this.cached.length + 1) * longest <= this.capacity;
+  }
+
+  /** Whether it would fit once every cached prefix were evicted (the prefix cache can always make that room). */
+  fitsWithoutCached(n: number): boolean {
     const longest = Math.max(n, ...this.held);
     return (this.held.length + 1) * longest <= this.capacity;
+  }
+
+  /** A finished sequence's KV stays as a cached prefix of `n` positions. */
+  holdCached(n: number): void {
+    this.cached.push(n);
+  }
+
+  /**
+   * A cached prefix was evicted. Room listeners are not told: intake is never held back for room that cached
+   * prefixes take (they can always be evicted), and an eviction is made for the job at hand.
+   */
+  releaseCached(n: number): void {
+    const i = this.cached.indexOf(n);
+    if (i >= 0) this.cached.splice(i, 1);
+    this.drain();
   }
 
   /** Checks that a request can ever fit (alone), with the reason if not. */

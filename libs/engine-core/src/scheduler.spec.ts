@@ -1,51 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GREEDY, SequenceDecoder } from '@ivl/generation';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { tinyCheckpoint } from '@ivl/test-support';
-import { BatchExecutor, MicroBatch } from './micro-batch';
+import type { MicroBatch } from './micro-batch';
 import { Scheduler, SchedulerOptions } from './scheduler';
-import { Sequence } from './sequence';
+import { FakeRing, V, fakeSeq } from './testing/fake-ring';
 
-const V = 151674;
-const IMG = 151667;
-const H = 4;
 let tok: IvlTokenizer;
 beforeAll(async () => {
   tok = await loadTokenizer(tinyCheckpoint('tiny'));
 });
 
-/**
- * A ring that holds every micro-batch until the test releases it, and answers logit row k of a batch with token
- * 1000 + k (so which row reached which sequence is checkable). It records what each step carried.
- */
-class FakeRing implements BatchExecutor {
-  readonly batches: MicroBatch[] = [];
-  private readonly open: Array<{ b: MicroBatch; resolve: (l: Float32Array) => void }> = [];
-  run(b: MicroBatch): Promise<Float32Array> {
-    this.batches.push(b);
-    return new Promise((resolve) => this.open.push({ b, resolve }));
-  }
-  get inFlight(): number {
-    return this.open.length;
-  }
-  /** Completes the oldest batch in flight and lets the scheduler react. */
-  async step(): Promise<MicroBatch> {
-    const { b, resolve } = this.open.shift()!;
-    const logits = new Float32Array(b.logitRows.length * V);
-    b.logitRows.forEach((_, k) => (logits[k * V + 1000 + k] = 1));
-    resolve(logits);
-    await new Promise((r) => setImmediate(r));
-    return b;
-  }
-}
-
-function seq(id: string, promptLen: number, maxNewTokens: number, images = 0): Sequence {
-  const ids = Array.from({ length: promptLen }, (_, i) => (i >= 2 && i < 2 + images ? IMG : 100 + i));
-  const d = new SequenceDecoder(tok, ids, { params: { ...GREEDY, maxNewTokens, ignoreEos: true }, eosTokenIds: [151645], seed: 0 });
-  const rows = images ? new Float32Array(images * H).map((_, i) => i) : undefined;
-  return new Sequence(id, ids, promptLen, d, rows, IMG, H, () => undefined);
-}
-
+const seq = (id: string, promptLen: number, maxNewTokens: number, images = 0) => fakeSeq(tok, id, promptLen, maxNewTokens, images);
 const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxInFlight: 1, maxBatch: 8, prefillChunk: 16, vocab: V, ...o });
 const prefillTokens = (b: MicroBatch) => b.spans.filter((_, i) => b.prefill[i]).reduce((a, s) => a + s.length, 0);
 const decodeRows = (b: MicroBatch) => b.spans.filter((_, i) => !b.prefill[i]).map((s) => s.seq);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ActArray } from '@ivl/runtime';
 import { BatchExecutor, MicroBatch } from './micro-batch';
+import type { PrefixCache } from './prefix-cache';
 import { Sequence } from './sequence';
 
 export interface SchedulerOptions {
@@ -16,6 +17,10 @@ export interface SchedulerOptions {
   vocab: number;
   onBatchDone?: (b: MicroBatch, ms: number) => void;
   onRelease?: (seq: Sequence) => void;
+  /** A micro-batch failed (its sequences fail too); e.g. the prefix cache is cleared, a stage may have lost KV. */
+  onBatchFailed?: (b: MicroBatch, e: Error) => void;
+  /** The prefix cache: told when a fork's first chunk has run and when a prompt is prefilled. */
+  prefix?: Pick<PrefixCache, 'unpin' | 'prefilled'>;
 }
 
 /**
@@ -41,8 +46,12 @@ export class Scheduler {
     return this.inFlight;
   }
 
+  /** Starts a sequence; with a prefix-cache hit its prefill begins after the cached positions. */
   add(seq: Sequence): void {
     seq.position = seq.ids.length;
+    const cached = seq.prefix?.hit?.length ?? 0;
+    if (cached >= seq.ids.length) throw new RangeError(`sequence ${seq.id}: a cached prefix of ${cached} positions leaves nothing to prefill`);
+    seq.prefillSent = seq.prefilled = cached;
     this.seqs.add(seq);
     this.pump();
   }
@@ -124,6 +133,7 @@ export class Scheduler {
       b.spans.push({ seq: s.id, start: s.position, length: 1 });
       b.prefill.push(false);
       b.ids.push(s.nextToken);
+      s.fedTokens.push(s.nextToken);
     }
     for (const { s, from, to } of chunks) {
       s.prefillSent = to;
@@ -131,7 +141,9 @@ export class Scheduler {
       const last = to === s.ids.length;
       if (last) s.inFlight = true;
       b.seqs.push(s);
-      b.spans.push({ seq: s.id, start: from, length: to - from });
+      // A prefix-cache hit: the first chunk tells every stage to copy the cached positions first.
+      const hit = s.prefix?.hit;
+      b.spans.push({ seq: s.id, start: from, length: to - from, ...(hit && from === hit.length ? { from: hit.from } : {}) });
       b.prefill.push(true);
       for (let p = from; p < to; p++) b.ids.push(s.ids[p]);
       if (last) b.logitRows.push(b.ids.length - 1);
@@ -160,7 +172,10 @@ export class Scheduler {
       },
       (e: Error) => {
         this.inFlight--;
-        if (epoch === this.epoch) for (const s of b.seqs) this.failOne(s, e);
+        if (epoch === this.epoch) {
+          this.o.onBatchFailed?.(b, e);
+          for (const s of b.seqs) this.failOne(s, e);
+        }
         this.pump();
       },
     );
@@ -180,8 +195,11 @@ export class Scheduler {
       const finishesPrompt = !b.prefill[i] || span.start + span.length === s.ids.length;
       const at = finishesPrompt ? row++ : -1;
       if (!this.seqs.has(s)) return;
+      s.committed = Math.max(s.committed, span.start + span.length);
+      if (span.from !== undefined) this.o.prefix?.unpin(s.prefix);
       if (b.prefill[i]) {
         s.prefilled = span.start + span.length;
+        if (finishesPrompt) this.o.prefix?.prefilled(s);
         if (!finishesPrompt) {
           if (s.cancelled && s.prefilled === s.prefillSent) this.complete(s);
           return;

@@ -1,5 +1,6 @@
 import type { SequenceDecoder, StepResult } from '@ivl/generation';
 import type { ActArray } from '@ivl/runtime';
+import type { PrefixLookup } from './prefix-cache';
 
 export type SeqState = 'prefill' | 'decode' | 'done';
 
@@ -28,6 +29,13 @@ export class Sequence {
   cancelled = false;
   /** W3C trace context of the job's span, carried by this sequence's traced micro-batches. */
   trace: Record<string, string> = {};
+  /** Prefix cache: this prompt's block hashes and, on a hit, the cached prefix its KV starts from. */
+  prefix?: PrefixLookup;
+  /** Positions every stage holds (returned from the ring). */
+  committed = 0;
+  /** Tokens fed after `ids` (the sampled tokens sent as decode rows), in order. */
+  readonly fedTokens: number[] = [];
+  failed = false;
 
   constructor(
     readonly id: string,
@@ -54,6 +62,16 @@ export class Sequence {
     return b > a ? this.imageRows.slice(a * this.hidden, b * this.hidden) : undefined;
   }
 
+  /** Positions the prefix cache starts this sequence from (0 without a hit). */
+  get cachedTokens(): number {
+    return this.prefix?.hit?.length ?? 0;
+  }
+
+  /** The token ids of the positions every stage holds. */
+  fedIds(): number[] {
+    return [...this.ids, ...this.fedTokens].slice(0, this.committed);
+  }
+
   finish(): void {
     this.state = 'done';
     this.settle.resolve();
@@ -61,6 +79,7 @@ export class Sequence {
 
   fail(e: Error): void {
     this.state = 'done';
+    this.failed = true;
     this.settle.reject(e);
   }
 }

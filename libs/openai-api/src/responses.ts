@@ -8,6 +8,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** As OpenAI: how many prompt tokens the prefix cache served (their KV reused, not prefilled again). */
+  prompt_tokens_details: { cached_tokens: number };
 }
 
 export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls';
@@ -61,10 +63,12 @@ export interface ChoiceOptions {
   tools?: ToolPlan;
 }
 
-export const usage = (prompt: number, completion: number): Usage => ({
+/** The usage of an answer; with n > 1 choices the prompt (and its cached part) is the first choice's, counted once. */
+export const usage = (prompt: number, completion: number, cached = 0): Usage => ({
   prompt_tokens: prompt,
   completion_tokens: completion,
   total_tokens: prompt + completion,
+  prompt_tokens_details: { cached_tokens: cached },
 });
 
 /** OpenAI knows only stop and length; a job that was cancelled while someone still listens ended early, i.e. stop. */
@@ -94,7 +98,7 @@ export function chatCompletion(jobId: string, model: string, created: number, re
     return { index, message, logprobs, finish_reason: finish };
   });
   const completion = all.reduce((a, r) => a + r.completionTokens, 0);
-  return { id: completionId(jobId), object: 'chat.completion', created, model, choices, usage: usage(all[0].promptTokens, completion) };
+  return { id: completionId(jobId), object: 'chat.completion', created, model, choices, usage: usage(all[0].promptTokens, completion, all[0].cachedTokens) };
 }
 
 /** Builds the chunks of one streamed completion; `usage: null` on every chunk when usage was asked for, as OpenAI. */
@@ -128,8 +132,8 @@ export class ChunkFactory {
     return this.chunk([{ index, delta: {}, logprobs: null, finish_reason: reason === 'tool_calls' ? 'tool_calls' : openaiFinishReason(reason) }]);
   }
 
-  usage(prompt: number, completion: number): ChatCompletionChunk {
-    return this.chunk([], usage(prompt, completion));
+  usage(prompt: number, completion: number, cached = 0): ChatCompletionChunk {
+    return this.chunk([], usage(prompt, completion, cached));
   }
 }
 

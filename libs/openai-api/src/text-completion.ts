@@ -49,7 +49,7 @@ export function textCompletion(jobId: string, model: string, created: number, re
       logprobs: o.logprobs ? legacyLogprobs(o.tokenizer, r.logprobs ?? [], prefix.length) : null,
       finish_reason: openaiFinishReason(r.finishReason),
     })),
-    usage: usage(results[0].promptTokens, results.reduce((a, r) => a + r.completionTokens, 0)),
+    usage: usage(results[0].promptTokens, results.reduce((a, r) => a + r.completionTokens, 0), results[0].cachedTokens),
   };
 }
 

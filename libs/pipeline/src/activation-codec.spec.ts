@@ -6,7 +6,7 @@ const batch = (rows: number, f16 = false): ActivationBatch => ({
   batchId: 'b1',
   spans: [
     { seq: 'a', start: 0, length: rows - 1 },
-    { seq: 'b', start: 5, length: 1 },
+    { seq: 'b', start: 5, length: 1, from: 'src' },
   ],
   data: f16 ? Uint16Array.from({ length: rows * H }, (_, i) => i) : Float32Array.from({ length: rows * H }, (_, i) => i / 3),
   hidden: H,

@@ -48,7 +48,7 @@ export function encodeBatch(b: ActivationBatch, chunkBytes = DEFAULT_CHUNK_BYTES
   const rows = b.spans.reduce((a, s) => a + s.length, 0);
   const base = {
     batch_id: b.batchId,
-    spans: b.spans.map((s) => ({ seq: s.seq, start: s.start, length: s.length })),
+    spans: b.spans.map((s) => ({ seq: s.seq, start: s.start, length: s.length, from_seq: s.from ?? '' })),
     trace: b.trace,
     error: b.error ?? '',
     forward_ms: b.forwardMs,
@@ -117,6 +117,7 @@ export class BatchAssembler {
     if (Object.keys(m.trace ?? {}).length > L.maxTraceEntries) throw new MalformedBatchError(`batch ${m.batch_id}: ${Object.keys(m.trace).length} trace entries (limit ${L.maxTraceEntries})`);
     for (const sp of m.spans ?? []) {
       if ((sp.seq?.length ?? 0) > L.maxIdLength) throw new MalformedBatchError(`batch ${m.batch_id}: a sequence id of ${sp.seq.length} characters (limit ${L.maxIdLength})`);
+      if ((sp.from_seq?.length ?? 0) > L.maxIdLength) throw new MalformedBatchError(`batch ${m.batch_id}: a prefix source id of ${sp.from_seq!.length} characters (limit ${L.maxIdLength})`);
     }
     if (m.error) {
       if (count !== 1) throw new MalformedBatchError(`batch ${m.batch_id}: an error batch in ${count} chunks`);
@@ -133,7 +134,7 @@ export class BatchAssembler {
   }
 
   private finish(m: ActivationBatchMsg, data: Buffer): ActivationBatch {
-    const spans = m.spans.map((s) => ({ seq: s.seq, start: s.start, length: s.length }));
+    const spans: SeqChunk[] = m.spans.map((s) => ({ seq: s.seq, start: s.start, length: s.length, ...(s.from_seq ? { from: s.from_seq } : {}) }));
     if (!spans.length) throw new MalformedBatchError(`batch ${m.batch_id} names no sequences`);
     for (const s of spans) {
       if (!s.seq) throw new MalformedBatchError(`batch ${m.batch_id}: a span has no sequence id`);

@@ -3,6 +3,8 @@ export interface SeqSpanMsg {
   seq: string;
   start: number;
   length: number;
+  /** Prefix cache: the sequence the span's sequence starts from (empty when none). */
+  from_seq?: string;
 }
 
 export type DTypeName = 'DTYPE_UNSPECIFIED' | 'FLOAT32' | 'FLOAT16';
@@ -42,4 +44,6 @@ export interface HealthReplyMsg {
   model_id: string;
   pipeline: string;
   instance_id: string;
+  /** Stage 0: cached prefixes (finished sequences whose KV every stage keeps for reuse). */
+  cached_prefixes?: number;
 }

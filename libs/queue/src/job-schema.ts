@@ -94,6 +94,8 @@ export interface GenerateJobResult {
   text: string;
   finishReason: FinishReason;
   promptTokens: number;
+  /** Prompt positions whose KV came from the prefix cache instead of prefill (usage.prompt_tokens_details.cached_tokens). */
+  cachedTokens?: number;
   completionTokens: number;
   inputIds?: number[];
   tokens?: number[];

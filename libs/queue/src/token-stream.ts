@@ -5,7 +5,7 @@ import { FinishReason, JobTokenLogprob } from './job-schema';
 /** One entry of a job's token stream. */
 export type TokenEvent =
   | { id: string; kind: 'tokens'; index: number; tokens: number[]; delta: string; logprobs?: JobTokenLogprob[] }
-  | { id: string; kind: 'end'; finishReason: FinishReason; error?: string };
+  | { id: string; kind: 'end'; finishReason: FinishReason; error?: string; cachedTokens?: number };
 
 const STREAM_TTL_SECONDS = 24 * 3600;
 
@@ -110,9 +110,10 @@ export class TokenStreamWriter {
     await this.xadd(['k', 't', 'i', String(index), 'ids', tokens.join(','), 'd', delta, ...(logprobs?.length ? ['lp', JSON.stringify(logprobs)] : [])]);
   }
 
-  async end(finishReason: FinishReason, error?: string): Promise<void> {
+  /** Ends the stream; `cachedTokens` (prompt positions served by the prefix cache) goes to the usage of streamed answers. */
+  async end(finishReason: FinishReason, error?: string, cachedTokens?: number): Promise<void> {
     if (this.ended) return;
-    await this.xadd(['k', 'e', 'f', finishReason, ...(error ? ['err', error] : [])]);
+    await this.xadd(['k', 'e', 'f', finishReason, ...(error ? ['err', error] : []), ...(cachedTokens ? ['c', String(cachedTokens)] : [])]);
     this.ended = true;
   }
 
@@ -129,7 +130,7 @@ export class TokenStreamWriter {
 export function parseEntry(id: string, fields: string[]): TokenEvent {
   const f: Record<string, string> = {};
   for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-  if (f.k === 'e') return { id, kind: 'end', finishReason: f.f as FinishReason, error: f.err };
+  if (f.k === 'e') return { id, kind: 'end', finishReason: f.f as FinishReason, error: f.err, ...(f.c ? { cachedTokens: Number(f.c) } : {}) };
   const e: TokenEvent = { id, kind: 'tokens', index: Number(f.i), tokens: f.ids ? f.ids.split(',').map(Number) : [], delta: f.d ?? '' };
   if (f.lp) e.logprobs = JSON.parse(f.lp) as JobTokenLogprob[];
   return e;

@@ -100,4 +100,69 @@ describe('SlotKvCache', () => {
     expect(kv.evictIdle(1000, Date.now() + 5000)).toEqual(['a']);
     expect(kv.sequenceCount).toBe(0);
   });
+
+  describe('fork (prefix cache)', () => {
+    it('a new sequence starts as a copy of the first positions of another, which keeps its own', () => {
+      const kv = make(1000);
+      fill(kv, 'src', 1, 0, 7);
+      fill(kv, 'other', 2, 0, 3);
+      const win = kv.prepare([{ seq: 'new', start: 5, length: 2, from: 'src' }]);
+      expect(kv.get('new')!.length).toBe(5);
+      // The copied positions, in both layers, keys and values.
+      const s = kv.get('new')!;
+      for (let l = 0; l < 2; l++) {
+        const base = s.slot * kv.slotSize;
+        expect(Array.from({ length: 5 }, (_, p) => kv.keys[l][base + p * 2])).toEqual([1000, 1001, 1002, 1003, 1004]);
+        expect(Array.from({ length: 5 }, (_, p) => kv.values[l][base + p * 2 + 1])).toEqual([-1000, -1001, -1002, -1003, -1004]);
+      }
+      const k = new Float32Array(4).map((_, i) => 9000 + 5 + Math.floor(i / 2));
+      for (let l = 0; l < 2; l++) kv.write(l, 'new', 5, 2, win.rowOf[0], k, k.map((x) => -x));
+      kv.commit('new', 7);
+      expect(read(kv, 'new')).toEqual([1000, 1001, 1002, 1003, 1004, 9005, 9006]);
+      expect(read(kv, 'src')).toEqual([1000, 1001, 1002, 1003, 1004, 1005, 1006]);
+      expect(read(kv, 'other')).toEqual([2000, 2001, 2002]);
+    });
+
+    it('forks next to decode rows of the source itself, growing the buffers first', () => {
+      const kv = make(1000);
+      fill(kv, 'src', 1, 0, 4);
+      // Capacity 4 is full: the batch needs 6 for the fork, so the buffers are re-laid before the copy.
+      kv.prepare([
+        { seq: 'src', start: 4, length: 1 },
+        { seq: 'new', start: 4, length: 2, from: 'src' },
+      ]);
+      expect(kv.capacity).toBe(8);
+      const s = kv.get('new')!;
+      expect(Array.from({ length: 4 }, (_, p) => kv.keys[1][s.slot * kv.slotSize + p * 2])).toEqual([1000, 1001, 1002, 1003]);
+    });
+
+    it('the source counts as used (idle eviction spares a prefix in use)', () => {
+      const kv = make(1000);
+      fill(kv, 'src', 1, 0, 4);
+      kv.get('src')!.lastUsed = 0;
+      kv.prepare([{ seq: 'new', start: 2, length: 1, from: 'src' }]);
+      expect(kv.evictIdle(60_000)).toEqual([]);
+    });
+
+    it('an unknown or too short source is refused and nothing changes', () => {
+      const kv = make(1000);
+      fill(kv, 'src', 1, 0, 3);
+      const before = [kv.slots, kv.capacity, kv.sequenceCount];
+      expect(() => kv.prepare([{ seq: 'new', start: 2, length: 1, from: 'gone' }])).toThrow(UnknownSequenceError);
+      expect(() => kv.prepare([{ seq: 'new', start: 4, length: 1, from: 'src' }])).toThrow(/holds 3 positions, sequence new needs 4/);
+      expect([kv.slots, kv.capacity, kv.sequenceCount]).toEqual(before);
+      expect(kv.get('new')).toBeUndefined();
+    });
+
+    it('honours the budget: a fork takes a slot, and is refused with nothing changed when that does not fit', () => {
+      const kv = make(16);
+      fill(kv, 'src', 1, 0, 8);
+      expect(() => kv.prepare([{ seq: 'new', start: 8, length: 1, from: 'src' }])).toThrow(KvBudgetError); // 2 × 9 > 16
+      expect([kv.sequenceCount, kv.get('new')]).toEqual([1, undefined]);
+      expect(read(kv, 'src')).toHaveLength(8);
+      kv.prepare([{ seq: 'new', start: 7, length: 1, from: 'src' }]); // 2 × 8 = 16
+      expect(kv.tokensInUse).toBeLessThanOrEqual(16);
+      expect(kv.get('new')!.length).toBe(7);
+    });
+  });
 });

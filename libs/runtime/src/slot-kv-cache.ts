@@ -19,6 +19,11 @@ export interface SeqChunk {
   seq: string;
   start: number;
   length: number;
+  /**
+   * Prefix cache: the sequence is new and starts from the first `start` positions of sequence `from` (a cached or
+   * running one), which the stage copies into the new sequence's slot before the chunk runs.
+   */
+  from?: string;
 }
 
 export interface SlotEntry {
@@ -110,11 +115,19 @@ export class SlotKvCache {
 
   /**
    * Makes room for a batch (one chunk per sequence) and returns its window. A chunk at 0 starts its sequence
-   * afresh; any other start must equal the positions already held. Nothing changes when the batch cannot fit.
+   * afresh; a chunk with `from` starts a new sequence as a copy of the first `start` positions of that one (a
+   * fork); any other start must equal the positions already held. Nothing changes when the batch cannot fit.
    */
   prepare(chunks: SeqChunk[]): SlotWindow {
     for (const c of chunks) {
       const s = this.seqs.get(c.seq);
+      if (c.from !== undefined) {
+        const src = this.seqs.get(c.from);
+        if (!src) throw new UnknownSequenceError(`unknown prefix source ${c.from} for sequence ${c.seq} (this stage does not hold it)`);
+        if (src.length < c.start) throw new UnknownSequenceError(`prefix source ${c.from} holds ${src.length} positions, sequence ${c.seq} needs ${c.start}`);
+        if (c.from === c.seq) throw new UnknownSequenceError(`sequence ${c.seq} cannot start from itself`);
+        continue;
+      }
       if (c.start === 0) continue;
       if (!s) throw new UnknownSequenceError(`unknown sequence ${c.seq} (a new sequence must start at position 0, got ${c.start})`);
       if (s.length !== c.start) throw new UnknownSequenceError(`sequence ${c.seq} holds ${s.length} positions but the chunk starts at ${c.start}`);
@@ -131,12 +144,32 @@ export class SlotKvCache {
     if (needSlots > this.slotCount || needLen > this.cap) this.resize(needSlots, needLen);
     const now = Date.now();
     for (const c of chunks) {
-      const s = this.seqs.get(c.seq);
-      if (s && c.start === 0) s.length = 0;
+      let s = this.seqs.get(c.seq);
+      if (s && (c.start === 0 || c.from !== undefined)) s.length = 0;
       if (s) s.lastUsed = now;
-      else this.seqs.set(c.seq, { slot: this.freeSlot(), length: 0, lastUsed: now });
+      else this.seqs.set(c.seq, (s = { slot: this.freeSlot(), length: 0, lastUsed: now }));
+      if (c.from !== undefined) this.fork(this.seqs.get(c.from)!, s, c.start, now);
     }
     return this.window(chunks.map((c) => c.seq));
+  }
+
+  /**
+   * Copies the first `n` positions of `src` into `dst` (every layer, keys and values): one memcpy of
+   * n × headDim elements per KV head and layer, i.e. n × bytesPerToken bytes in all, instead of a prefill of n
+   * positions. Using a source counts as using it, so a cached prefix in use is never dropped as idle.
+   */
+  private fork(src: SlotEntry, dst: SlotEntry, n: number, now: number): void {
+    const D = this.headDim;
+    for (const which of [this.keys, this.values]) {
+      for (const buf of which) {
+        for (let h = 0; h < this.kvHeads; h++) {
+          const from = (src.slot * this.kvHeads + h) * this.cap * D;
+          buf.copyWithin((dst.slot * this.kvHeads + h) * this.cap * D, from, from + n * D);
+        }
+      }
+    }
+    dst.length = n;
+    src.lastUsed = now;
   }
 
   /** Writes S new positions of one sequence from a [rows, kvHeads, S, headDim] graph output (row `row`). */

@@ -63,6 +63,8 @@ export const METRICS = {
   admissionWaiting: { name: 'ivl:stage_admission_waiting', kind: 'gauge', help: 'Sequences waiting for KV room before they start (stage 0).', labels: [], exporter: 'worker' },
   kvUsage: { name: 'ivl:kv_cache_usage_perc', kind: 'gauge', help: 'KV cache usage of this stage (1 = full).', labels: ['stage'], exporter: 'worker' },
   kvTokens: { name: 'ivl:kv_cache_tokens', kind: 'gauge', help: 'KV cache tokens of this stage by state (used, capacity).', labels: ['stage', 'state'], exporter: 'worker' },
+  prefixCacheQueries: { name: 'ivl:prefix_cache_queries_total', kind: 'counter', help: 'Prefix cache queries, in terms of number of queried prompt tokens (stage 0).', labels: [], exporter: 'worker' },
+  prefixCacheHits: { name: 'ivl:prefix_cache_hits_total', kind: 'counter', help: 'Prefix cache hits, in terms of number of cached prompt tokens whose KV was reused (stage 0).', labels: [], exporter: 'worker' },
   retries: { name: 'ivl:sequence_retries_total', kind: 'counter', help: 'Sequences failed by a broken ring and handed back to the queue for retry (stage 0).', labels: [], exporter: 'worker' },
   workerRestarts: { name: 'ivl:worker_restarts_total', kind: 'counter', help: 'Times this stage\'s worker started after the first.', labels: ['stage'], exporter: 'worker' },
   ringWhole: { name: 'ivl:ring_whole', kind: 'gauge', help: '1 when every stage of the pipeline is serving and connected (stage 0).', labels: [], exporter: 'worker' },

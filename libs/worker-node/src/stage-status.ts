@@ -16,6 +16,8 @@ export class StageStatus {
   readonly instanceId = randomUUID();
   /** Whether this stage's stream to the next stage is up (read live from its link). */
   downstream: () => boolean = () => false;
+  /** Stage 0: how many finished sequences the prefix cache keeps. */
+  cachedPrefixes: () => number = () => 0;
 
   constructor(private readonly o: WorkerOptions, private readonly s: StageSetup) {
     this.stats = { kvUsedTokens: 0, kvCapacityTokens: s.info.kvCapacityTokens, sequences: 0, forwardMs: 0 };
@@ -46,6 +48,7 @@ export class StageStatus {
       model_id: this.s.modelId,
       pipeline: this.o.pipelineId,
       instance_id: this.instanceId,
+      cached_prefixes: this.cachedPrefixes(),
     };
   }
 }

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { WEIGHT_FORMATS } from '@ivl/compiler';
 import { PLAN_SYNTAX } from '@ivl/plan';
 import { startWorker } from './start-worker';
-import { WORKER_DEFAULTS, WorkerOptions } from './worker-options';
+import { WORKER_DEFAULTS, WorkerOptions, onOff } from './worker-options';
 
 /** `ivl worker` (and the worker image's entry point): one stage of one pipeline. */
 export function workerCommand(): Command {
@@ -27,6 +27,7 @@ export function workerCommand(): Command {
     .option('--pipeline-id <id>', 'name of this pipeline (default: host and pid)')
     .option('--max-sequences <n>', 'stage 0: sequences generated at once', Number, d.maxSequences)
     .option('--vision-cache-mb <n>', 'stage 0: image embeddings kept per tile for repeated images (0 = off)', Number, d.visionCacheMb)
+    .option('--prefix-cache <on|off>', 'stage 0: reuse the KV of earlier prompts and chat turns (the prefix cache)', onOff, d.prefixCache)
     .option('--max-batch <n>', 'stage 0: most sequences per decode micro-batch', Number, d.maxBatch)
     .option('--prefill-chunk <n>', 'stage 0: prefill positions per step, next to its decode rows (default 512 on CUDA, 32 on CPU)', Number)
     .option('--max-in-flight <n>', 'stage 0: micro-batches round the ring at once (default: number of stages)', Number)

@@ -25,6 +25,11 @@ export interface WorkerOptions {
   maxSequences: number;
   /** Stage 0: memory for image embeddings per tile, reused when the same image comes again (0 = off). */
   visionCacheMb: number;
+  /**
+   * Stage 0: keep finished sequences' KV on every stage and start matching prompts from it (the prefix cache;
+   * docs/engine-core.md). Cached prefixes count in admission and are evicted least recently used first.
+   */
+  prefixCache: boolean;
   /** Stage 0: most sequences in one decode micro-batch. */
   maxBatch: number;
   /**
@@ -61,6 +66,7 @@ export const WORKER_DEFAULTS = {
   kvBudgetMb: 2048,
   maxSequences: 32,
   visionCacheMb: 256,
+  prefixCache: true,
   maxBatch: 32,
   batchTimeoutMs: 120_000,
   kvIdleMs: 300_000,
@@ -68,6 +74,13 @@ export const WORKER_DEFAULTS = {
   metricsPort: 9400,
   traceDecodeEvery: 16,
 };
+
+/** Parses an on/off switch (`--prefix-cache on|off`). */
+export function onOff(v: string): boolean {
+  if (v === 'on') return true;
+  if (v === 'off') return false;
+  throw new RangeError(`expected on or off, got "${v}"`);
+}
 
 export function listenAddress(o: Pick<WorkerOptions, 'listen' | 'peers' | 'stage'>): string {
   // Loopback unless told otherwise: a stage on another host (the Helm chart) passes --listen 0.0.0.0:<port>.

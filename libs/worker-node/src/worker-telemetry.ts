@@ -28,6 +28,7 @@ export class WorkerTelemetry {
     this.m.hopBytes.inc({ stage: this.stage }, 0);
     this.m.hopMessageBytes.zero({ stage: this.stage });
     if (this.o.stage === 0) for (const kind of ['prefill', 'decode']) this.m.hopLatency.zero({ kind });
+    if (this.o.stage === 0) for (const c of [this.m.prefixCacheQueries, this.m.prefixCacheHits]) c.inc(0);
   }
 
   async start(): Promise<void> {

@@ -41,6 +41,7 @@ export async function streamCompletion(s: GatewayServices, p: PreparedChat, jobI
   if (!resumeFrom) for (let i = 0; i < ids.length; i++) await write(sseData(chunks.role(i)));
   // Counted from each stream's own positions, so a resumed stream reports the whole answer's usage.
   const completion = ids.map(() => 0);
+  const cached = ids.map(() => 0);
   let failure: object | undefined;
   const relay = async (index: number): Promise<void> => {
     const link = links[index];
@@ -70,6 +71,7 @@ export async function streamCompletion(s: GatewayServices, p: PreparedChat, jobI
         continue;
       }
       link.end();
+      cached[index] = e.cachedTokens ?? 0;
       if (tools) split(tools.flush());
       if (e.finishReason === 'cancelled' && s.shutdown.signal.aborted) failure ??= SHUTTING_DOWN;
       else if (e.finishReason === 'error') {
@@ -93,7 +95,7 @@ export async function streamCompletion(s: GatewayServices, p: PreparedChat, jobI
     await Promise.all(ids.map((_, i) => relay(i)));
     await writing;
     if (failure) await write(sseData(failure));
-    else if (p.includeUsage && links.every((l) => l.ended)) await write(sseData(chunks.usage(p.promptTokens, completion.reduce((a, b) => a + b, 0))));
+    else if (p.includeUsage && links.every((l) => l.ended)) await write(sseData(chunks.usage(p.promptTokens, completion.reduce((a, b) => a + b, 0), cached[0])));
     if (links.every((l) => l.ended) || failure) await write(SSE_DONE);
   } catch (err) {
     links.forEach((l) => l.end());

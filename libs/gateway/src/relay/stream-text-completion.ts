@@ -13,6 +13,8 @@ export async function streamTextCompletion(s: GatewayServices, p: PreparedComple
   let writing: Promise<unknown> = Promise.resolve();
   const write = (data: string) => (writing = writing.then(() => sseWrite(res, data)));
   let completion = 0;
+  // Prompt tokens the prefix cache served, as the first choice reports them (the prompt is counted once).
+  let cached = 0;
   let failure: object | undefined;
   const relay = async (index: number) => {
     let offset = 0;
@@ -29,6 +31,7 @@ export async function streamTextCompletion(s: GatewayServices, p: PreparedComple
         continue;
       }
       links[index].end();
+      if (index === 0) cached = e.cachedTokens ?? 0;
       if (e.finishReason === 'error' || (e.finishReason === 'cancelled' && s.shutdown.signal.aborted)) {
         failure ??= { error: { message: e.finishReason === 'error' ? `generation failed: ${e.error ?? 'unknown error'}` : 'the gateway shut down before the answer was complete', type: 'server_error', param: null, code: e.finishReason === 'error' ? 'generation_failed' : 'shutting_down' } };
         links.forEach((l) => l.abort());
@@ -41,7 +44,7 @@ export async function streamTextCompletion(s: GatewayServices, p: PreparedComple
     await writing;
     if (failure) await write(sseData(failure));
     else if (p.includeUsage && links.every((l) => l.ended)) {
-      await write(sseData({ id: `cmpl-${ids[0]}`, object: 'text_completion', created, model: p.model, choices: [], usage: usage(p.promptTokens, completion) }));
+      await write(sseData({ id: `cmpl-${ids[0]}`, object: 'text_completion', created, model: p.model, choices: [], usage: usage(p.promptTokens, completion, cached) }));
     }
     if (failure || links.every((l) => l.ended)) await write(SSE_DONE);
   } catch (err) {

@@ -321,6 +321,20 @@ function rows(): RowSpec[] {
           queries: [{ expr: agg('sum', ['stage', 'state'], selector(METRICS.kvTokens, W)), legend: 'stage {{stage}} {{state}}' }],
         },
         {
+          title: 'Prefix cache hit rate',
+          description: 'Share of prompt tokens whose KV came from the prefix cache (cached_tokens) instead of prefill, per pipeline. Repeated prompts and multi-turn chats should show here; near 0 with such traffic means the cache is off (--prefix-cache) or evicted before reuse (KV budget too small).',
+          exporter: 'worker',
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          queries: [
+            {
+              expr: `${agg('sum', ['pipeline'], rate(METRICS.prefixCacheHits, W))} / clamp_min(${agg('sum', ['pipeline'], rate(METRICS.prefixCacheQueries, W))}, 1e-9)`,
+              legend: '{{pipeline}}',
+            },
+          ],
+        },
+        {
           title: 'Ring health',
           description: '1 while a pipeline\'s ring is whole (as stage 0 reports it), 0 while a stage is missing: its sequences fail fast and their jobs are retried when the ring is back.',
           exporter: 'worker',

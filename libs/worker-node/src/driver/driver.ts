@@ -8,7 +8,7 @@ import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServe
 import { TileEmbeddingCache } from '@ivl/runtime';
 import { SpanKind, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { BlobStore, GENERATE_QUEUE, GenerateJobData, GenerateJobResult, jobBlobs, keys } from '@ivl/queue';
-import { Admission, MicroBatch, RingError, Scheduler, Sequence } from '@ivl/engine-core';
+import { Admission, MicroBatch, PrefixCache, RingError, Scheduler, Sequence } from '@ivl/engine-core';
 import { DelayedError, Queue } from 'bullmq';
 import { listenAddress, RunningStage } from '../middle-stage';
 import { StageSetup } from '../stage-setup';
@@ -60,9 +60,26 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   if (o.visionCacheMb > 0) s.model.visionCache = new TileEmbeddingCache(o.visionCacheMb * 2 ** 20);
   // Finished sequences are released on every stage in small batches.
   const toRelease = new Set<string>();
+  const admission = new Admission(s.info.kvCapacityTokens);
+  // Finished sequences' KV stays on every stage for prompts and chat turns that start the same way.
+  const prefix = o.prefixCache
+    ? new PrefixCache({
+        admission,
+        release: (seqs) => seqs.forEach((q) => toRelease.add(q)),
+        onLookup: (queried, hit) => {
+          tel.m.prefixCacheQueries.inc(queried);
+          tel.m.prefixCacheHits.inc(hit);
+        },
+      })
+    : undefined;
   const { executor, scheduler } = wireEngineCore(s.model, link, o, { hidden: s.info.hidden, vocab: s.info.vocab, numStages }, {
     trace: batchTrace,
-    onRelease: (seq: Sequence) => toRelease.add(seq.id),
+    prefix,
+    onRelease: (seq: Sequence) => {
+      if (!prefix?.retain(seq)) toRelease.add(seq.id);
+    },
+    // A stage that refused a batch may have lost KV (a restart): no cached prefix is trusted any more.
+    onBatchFailed: () => prefix?.clear(),
     onBatchDone: () => status.refresh(),
   });
   let sentBytes = 0;
@@ -87,7 +104,6 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     status.refresh();
   }, 50);
 
-  const admission = new Admission(s.info.kvCapacityTokens);
   const monitor = new RingMonitor(o.peers, { modelId: s.modelId, plan: s.plan.name, numStages }, () => status.health());
 
   const { server, port, health } = await startStageServer(listenAddress(o), {
@@ -170,6 +186,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           active,
           log: o.log,
           grammar,
+          prefix,
           onNoRoom: holdIntake,
         },
         job,
@@ -231,6 +248,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     tel.m.retries.inc(scheduler.running);
     scheduler.failAll(e);
     executor.failAll(e);
+    prefix?.clear();
     worker.pause(true).catch(() => undefined);
   };
   monitor.on('broken', (reason: string) => {
@@ -243,6 +261,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     ringWhole = true;
     health.setStatus(STAGE_SERVICE, 'SERVING');
     admission.setCapacity(monitor.view.capacityTokens);
+    // A stage may have restarted while the ring was down: what it cached is gone.
+    prefix?.clear();
     o.log(`ring whole (${numStages} stage${numStages > 1 ? 's' : ''}); taking jobs`);
     if (!running) {
       running = true;
@@ -263,6 +283,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     } else if (!heldBack) worker.resume();
   });
   if (link) status.downstream = () => link.connected;
+  if (prefix) status.cachedPrefixes = () => prefix.cachedCount;
   link?.on('down', (why: string) => monitor.breakNow(`lost stage 1 (${why})`));
   // Stage 1 refused a batch: fail exactly its sequences now (their jobs are retried), not after the batch timeout.
   link?.on('remoteError', (err: RemoteBatchError) => {
@@ -291,6 +312,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     tel.m.sequencesRunning.set(scheduler.running);
     tel.m.admissionWaiting.set(admission.queued);
     tel.m.ringWhole.set(monitor.view.whole ? 1 : 0);
+    // Cached prefixes go well before the stages' own idle eviction (kvIdleMs) could drop them under the index.
+    prefix?.expireIdle(o.kvIdleMs / 2);
     monitor.view.stages.forEach((h, k) => {
       if (k === 0 || 'error' in h || !h.instance_id) return;
       const was = seen.get(k);

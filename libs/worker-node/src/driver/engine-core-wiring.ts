@@ -1,6 +1,6 @@
 import type { RingLink } from '@ivl/pipeline';
 import type { StageModelClient } from '@ivl/runtime';
-import { MicroBatch, RingExecutor, Scheduler, Sequence } from '@ivl/engine-core';
+import { MicroBatch, RingExecutor, Scheduler, SchedulerOptions, Sequence } from '@ivl/engine-core';
 import { WorkerOptions, defaultPrefillChunk } from '../worker-options';
 
 export interface EngineCore {
@@ -13,6 +13,8 @@ export interface EngineCoreHooks {
   trace?: (b: MicroBatch) => Record<string, string>;
   onRelease?: (seq: Sequence) => void;
   onBatchDone?: (b: MicroBatch, ms: number) => void;
+  onBatchFailed?: SchedulerOptions['onBatchFailed'];
+  prefix?: SchedulerOptions['prefix'];
 }
 
 /**
@@ -33,7 +35,9 @@ export function wireEngineCore(
     maxBatch: o.maxBatch,
     prefillChunk: o.prefillChunk ?? defaultPrefillChunk(o.device),
     vocab: dims.vocab,
+    prefix: hooks.prefix,
     onRelease: hooks.onRelease,
+    onBatchFailed: hooks.onBatchFailed,
     onBatchDone: hooks.onBatchDone,
   });
   return { executor, scheduler };

@@ -8,7 +8,7 @@ import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageModelClient } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
-import { Admission, Scheduler, Sequence } from '@ivl/engine-core';
+import { Admission, PrefixCache, PrefixLookup, Scheduler, Sequence, imageRuns } from '@ivl/engine-core';
 
 export interface ProcessorDeps {
   redis: Redis;
@@ -26,6 +26,8 @@ export interface ProcessorDeps {
   limits?: RequestLimits;
   active: Map<string, Sequence>;
   log: (msg: string) => void;
+  /** The prefix cache (absent when --prefix-cache off). */
+  prefix?: PrefixCache;
   /** The grammar engine, started on the first structured-output job. */
   grammar?: () => Promise<GrammarEngine>;
   onFinished?: (r: GenerateJobResult, job: Job<GenerateJobData>) => void;
@@ -109,6 +111,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       text: decoder.outputText,
       finishReason: reason,
       promptTokens,
+      cachedTokens: seq?.cachedTokens ?? 0,
       completionTokens: decoder.tokens.length,
       inputIds: data.returnTokens ? prepared.ids : undefined,
       tokens: data.returnTokens ? decoder.tokens : undefined,
@@ -142,7 +145,13 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   } catch (e) {
     return fail(new RequestError('too_long', (e as Error).message));
   }
+  const ids = [...prepared.ids, ...writer.published];
+  // The cached prefix this sequence starts from (pinned until its first chunk has run), found before admission so
+  // that making room never evicts it.
+  const cached: PrefixLookup | undefined = d.prefix?.lookup(ids, imageRuns(prepared.ids, d.config.imageContextTokenId, prepared.pixelValues, prepared.numTiles));
+  d.prefix?.makeRoom(reserve);
   if (!d.admission.tryAcquire(reserve)) {
+    d.prefix?.unpin(cached);
     if (token) {
       d.onNoRoom?.();
       await job.moveToWait(token);
@@ -150,13 +159,17 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     }
     await d.admission.acquire(reserve);
   }
-  // The next request of this size would not fit: stop taking jobs now rather than take one only to hand it back.
-  if (token && !d.admission.fits(reserve)) d.onNoRoom?.();
+  // The next request of this size would not fit (cached prefixes can always be evicted): stop taking jobs now
+  // rather than take one only to hand it back.
+  if (token && !(d.prefix ? d.admission.fitsWithoutCached(reserve) : d.admission.fits(reserve))) d.onNoRoom?.();
   const p = prepared;
+  // An image inside the cached prefix needs no vision pass: its rows are already in the KV.
+  const visionNeeded = p.numTiles > 0 && p.ids.lastIndexOf(d.config.imageContextTokenId) >= (cached?.hit?.length ?? 0);
   let imageRows;
   try {
-    imageRows = p.numTiles ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles)) : undefined;
+    imageRows = visionNeeded ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles)) : undefined;
   } catch (e) {
+    d.prefix?.unpin(cached);
     d.admission.release(reserve);
     throw e;
   }
@@ -172,7 +185,8 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       if (seq) d.scheduler.cancel(seq);
     });
   };
-  seq = new Sequence(seqId, [...prepared.ids, ...writer.published], prepared.ids.length, decoder, imageRows, d.config.imageContextTokenId, d.hidden, onStep);
+  seq = new Sequence(seqId, ids, prepared.ids.length, decoder, imageRows, d.config.imageContextTokenId, d.hidden, onStep);
+  seq.prefix = cached;
   seq.trace = injectContext();
   d.active.set(job.id!, seq);
   try {
@@ -183,7 +197,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
       await seq.done;
     }
     await writer.flush();
-    await writer.end(decoder.finishReason ?? 'stop', decoder.error);
+    await writer.end(decoder.finishReason ?? 'stop', decoder.error, seq.cachedTokens);
     if (tracingEnabled() && seq.firstTokenAt && seq.prefillStartedAt) {
       // Prefill and decode are windows of the continuous batch, not calls: recorded as spans after the fact, one
       // decode span per answer (not one per token).
@@ -199,6 +213,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     throw e;
   } finally {
     d.active.delete(job.id!);
+    d.prefix?.unpin(cached); // a sequence that never started (cancelled first); the scheduler unpins the others
     d.admission.release(reserve);
   }
 }
