@@ -25,6 +25,11 @@ export interface WorkerOptions {
   maxSequences: number;
   /** Stage 0: memory for image embeddings per tile, reused when the same image comes again (0 = off). */
   visionCacheMb: number;
+  /**
+   * Stage 0: worker threads that decode and tile images and videos, off the event loop; also the bound on images
+   * decoded at once (each holds its decoded RGB, 150 MB at 50 MP, until tiled).
+   */
+  mediaThreads: number;
   /** Stage 0: most sequences in one decode micro-batch. */
   maxBatch: number;
   /**
@@ -59,6 +64,7 @@ export const WORKER_DEFAULTS = {
   kvBudgetMb: 2048,
   maxSequences: 32,
   visionCacheMb: 256,
+  mediaThreads: 1,
   maxBatch: 32,
   batchTimeoutMs: 120_000,
   kvIdleMs: 300_000,
