@@ -247,6 +247,13 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     o.log(`ring broken: ${reason}; failing in-flight sequences and pausing the queue`);
     breakRing(reason);
   });
+  // A health miss put down to this stage's own busy loop is logged (at most every 5 s), not acted on.
+  let doubtLoggedAt = 0;
+  monitor.on('doubt', (why: string) => {
+    if (Date.now() - doubtLoggedAt < 5000) return;
+    doubtLoggedAt = Date.now();
+    o.log(`ring monitor: ${why}`);
+  });
   monitor.on('whole', () => {
     ringWhole = true;
     health.setStatus(STAGE_SERVICE, 'SERVING');
