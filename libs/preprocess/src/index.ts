@@ -28,3 +28,8 @@ export type { FrameIndexOptions } from './frame-indices';
 export { loadVideo } from './load-video';
 export type { LoadVideoOptions, LoadedVideo, VideoLimits } from './load-video';
 export { videoPromptPrefix } from './video-prompt';
+export { Semaphore } from './semaphore';
+export { IN_THREAD_MEDIA, MAX_CONCURRENT_DECODES, inThreadMedia } from './media-loader';
+export type { MediaLoader } from './media-loader';
+export { MediaPool, MediaPoolBusyError, mediaThreadScript } from './pool/media-pool';
+export type { MediaPoolOptions } from './pool/media-pool';

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '@ivl/checkpoint';
-import { loadImage, loadVideo } from '@ivl/preprocess';
+import { IN_THREAD_MEDIA, MediaLoader } from '@ivl/preprocess';
 import {
   IMAGE_PLACEHOLDER,
   IvlTokenizer,
@@ -27,9 +27,16 @@ export interface PreparedInput {
 /**
  * Does what the model card's chat() does before the model runs: loads and tiles every image (or samples the
  * video's frames), places `<image>` placeholders, applies the internvl2_5 template and tokenizes with the image
- * blocks expanded, checking every limit on the way.
+ * blocks expanded, checking every limit on the way. Decoding and tiling run in `media` (stage 0 passes its
+ * MediaPool, so its event loop stays free; by default on this thread, a few images at a time).
  */
-export async function prepareInput(tok: IvlTokenizer, config: ModelConfig, input: RequestInput, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): Promise<PreparedInput> {
+export async function prepareInput(
+  tok: IvlTokenizer,
+  config: ModelConfig,
+  input: RequestInput,
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+  media: MediaLoader = IN_THREAD_MEDIA,
+): Promise<PreparedInput> {
   const images = input.images ?? [];
   if (images.length > limits.maxImages) throw new RequestError('too_many_images', `the request has ${images.length} images; at most ${limits.maxImages} are allowed`);
   if (images.length && input.video) throw new RequestError('invalid_request', 'a request may hold images or one video, not both');
@@ -42,24 +49,24 @@ export async function prepareInput(tok: IvlTokenizer, config: ModelConfig, input
     if (input.video.numSegments > limits.maxVideoFrames) {
       throw new RequestError('too_many_frames', `the video asks for ${input.video.numSegments} frames; at most ${limits.maxVideoFrames} are allowed`);
     }
-    const v = await loadVideo(input.video.data, { numSegments: input.video.numSegments, bound: input.video.bound, limits: { maxPixels: limits.maxPixelsPerImage } });
+    const v = await media.loadVideo(input.video.data, { numSegments: input.video.numSegments, bound: input.video.bound, limits: { maxPixels: limits.maxPixelsPerImage } });
     const q = videoQuestion(question, v.numFrames);
     question = q.question;
     numPatchesList = [...q.numPatchesList];
     tiles.push(v.pixelValues);
     imageSizes.push({ width: v.width, height: v.height });
   } else if (images.length) {
-    const loaded = [];
-    for (const im of images) {
-      loaded.push(
-        await loadImage(im.data, {
+    // All images are handed over at once; the loader bounds how many decode together.
+    const loaded = await Promise.all(
+      images.map((im) =>
+        media.loadImage(im.data, {
           maxNum: im.maxNum ?? input.maxNum ?? config.maxDynamicPatch,
           minNum: config.minDynamicPatch,
           useThumbnail: config.useThumbnail,
           limits: { maxPixels: limits.maxPixelsPerImage },
         }),
-      );
-    }
+      ),
+    );
     loaded.forEach((l) => {
       tiles.push(l.pixelValues);
       imageSizes.push({ width: l.width, height: l.height });
@@ -80,11 +87,17 @@ export async function prepareInput(tok: IvlTokenizer, config: ModelConfig, input
   const enc = encodeRequest(tok, { system: input.system, history: input.history, question, numPatchesList, numImageToken: config.numImageToken });
   const context = limits.maxContextTokens ?? config.llm.maxPositionEmbeddings;
   if (enc.ids.length >= context) throw new RequestError('context_length_exceeded', `the prompt has ${enc.ids.length} tokens; the context holds ${context}`);
+  return { ids: enc.ids, prompt: enc.prompt, pixelValues: concatTiles(tiles), numTiles, numPatchesList, imageSizes };
+}
+
+/** One tensor for all media; a single image's tensor is used as it is (24 MB at 10 tiles need no copy). */
+function concatTiles(tiles: Float32Array[]): Float32Array {
+  if (tiles.length === 1) return tiles[0];
   const pixelValues = new Float32Array(tiles.reduce((a, t) => a + t.length, 0));
   let at = 0;
   for (const t of tiles) {
     pixelValues.set(t, at);
     at += t.length;
   }
-  return { ids: enc.ids, prompt: enc.prompt, pixelValues, numTiles, numPatchesList, imageSizes };
+  return pixelValues;
 }

@@ -30,6 +30,11 @@ export interface WorkerOptions {
    * docs/engine-core.md). Cached prefixes count in admission and are evicted least recently used first.
    */
   prefixCache: boolean;
+  /**
+   * Stage 0: worker threads that decode and tile images and videos, off the event loop; also the bound on images
+   * decoded at once (each holds its decoded RGB, 150 MB at 50 MP, until tiled).
+   */
+  mediaThreads: number;
   /** Stage 0: most sequences in one decode micro-batch. */
   maxBatch: number;
   /**
@@ -67,6 +72,7 @@ export const WORKER_DEFAULTS = {
   maxSequences: 32,
   visionCacheMb: 256,
   prefixCache: true,
+  mediaThreads: 1,
   maxBatch: 32,
   batchTimeoutMs: 120_000,
   kvIdleMs: 300_000,

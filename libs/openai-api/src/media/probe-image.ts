@@ -1,4 +1,4 @@
-import { sniffImageFormat } from '@ivl/preprocess';
+import { MAX_CONCURRENT_DECODES, Semaphore, sniffImageFormat } from '@ivl/preprocess';
 import sharp from 'sharp';
 import { tooLarge, unprocessable } from '../errors';
 
@@ -37,25 +37,20 @@ export async function probeImage(bytes: Uint8Array, maxPixels: number, param: st
   return { width, height, format: sniffed.format };
 }
 
-// Full decodes run on libuv's threads, not the event loop; a few at a time keeps the gateway's memory bounded when
-// many large images arrive together.
-const MAX_CONCURRENT_DECODES = 2;
-let decoding = 0;
-const waiting: Array<() => void> = [];
+// Full decodes run on libuv's threads, not the event loop; a few at a time (as many as a worker decodes at once)
+// keeps the gateway's memory bounded when many large images arrive together.
+const decodes = new Semaphore(MAX_CONCURRENT_DECODES);
 
 /**
  * Decodes every pixel once (to a thumbnail, so JPEG shrinks on load and memory stays small), so a truncated or
  * corrupt image is a 422 here instead of a failed job in a worker.
  */
 async function decodeCheck(bytes: Uint8Array, format: string, maxPixels: number, param: string): Promise<void> {
-  if (decoding >= MAX_CONCURRENT_DECODES) await new Promise<void>((r) => waiting.push(r));
-  decoding++;
-  try {
-    await sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true, failOn: 'truncated' }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
-  } catch (e) {
-    throw unprocessable('invalid_image', `the ${format} image is truncated or corrupt and cannot be decoded: ${(e as Error).message.split('\n')[0]}`, param);
-  } finally {
-    decoding--;
-    waiting.shift()?.();
-  }
+  await decodes.run(async () => {
+    try {
+      await sharp(bytes, { limitInputPixels: maxPixels, sequentialRead: true, failOn: 'truncated' }).resize(32, 32, { fit: 'inside' }).raw().toBuffer();
+    } catch (e) {
+      throw unprocessable('invalid_image', `the ${format} image is truncated or corrupt and cannot be decoded: ${(e as Error).message.split('\n')[0]}`, param);
+    }
+  });
 }

@@ -3,6 +3,7 @@ import { BullMQOtel } from 'bullmq-otel';
 import IORedis from 'ioredis';
 import { requestLimitsFromEnv } from '@ivl/requests';
 import { lazyGrammarEngine } from '@ivl/grammar';
+import { MediaPool } from '@ivl/preprocess';
 import { loadTokenizer } from '@ivl/prompt';
 import { RemoteBatchError, RingLink, STAGE_SERVICE, StageClient, startStageServer } from '@ivl/pipeline';
 import { TileEmbeddingCache } from '@ivl/runtime';
@@ -147,6 +148,9 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     if (ringWhole && !status.draining) worker.resume();
   });
   const limits = requestLimitsFromEnv();
+  // Images and videos are decoded and tiled on these threads: on the event loop a large image stalls health
+  // answers and the ring monitor for seconds.
+  const media = new MediaPool({ threads: o.mediaThreads });
   const modelName = s.manifest.source.dir.split('/').filter(Boolean).pop() ?? 'model';
   const worker = new Worker<GenerateJobData, GenerateJobResult>(
     GENERATE_QUEUE,
@@ -183,6 +187,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
           pipelineId: o.pipelineId,
           lifeId,
           limits,
+          media,
           active,
           log: o.log,
           grammar,
@@ -256,6 +261,13 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     health.setStatus(STAGE_SERVICE, 'NOT_SERVING');
     o.log(`ring broken: ${reason}; failing in-flight sequences and pausing the queue`);
     breakRing(reason);
+  });
+  // A health miss put down to this stage's own busy loop is logged (at most every 5 s), not acted on.
+  let doubtLoggedAt = 0;
+  monitor.on('doubt', (why: string) => {
+    if (Date.now() - doubtLoggedAt < 5000) return;
+    doubtLoggedAt = Date.now();
+    o.log(`ring monitor: ${why}`);
   });
   monitor.on('whole', () => {
     ringWhole = true;
@@ -359,6 +371,7 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
       await new Promise<void>((r) => server.tryShutdown(() => r()));
       await sub.quit().catch(() => undefined);
       await redis.quit().catch(() => undefined);
+      await media.close();
       await s.model.close();
     },
   };

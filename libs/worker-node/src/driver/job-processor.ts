@@ -4,6 +4,7 @@ import type { ModelConfig } from '@ivl/checkpoint';
 import { RequestInput, RequestError, prepareInput, RequestLimits } from '@ivl/requests';
 import { SequenceDecoder, StepResult, type TokenConstraint, validateSampling } from '@ivl/generation';
 import type { GrammarEngine } from '@ivl/grammar';
+import type { MediaLoader } from '@ivl/preprocess';
 import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import type { StageModelClient } from '@ivl/runtime';
@@ -24,6 +25,8 @@ export interface ProcessorDeps {
   /** Unique per process life, so a restarted driver never reuses a sequence id whose KV another stage still holds. */
   lifeId: string;
   limits?: RequestLimits;
+  /** Where images and videos are decoded and tiled (the driver's MediaPool; default: this thread). */
+  media?: MediaLoader;
   active: Map<string, Sequence>;
   log: (msg: string) => void;
   /** The prefix cache (absent when --prefix-cache off). */
@@ -85,7 +88,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
     validateSampling({ ...data.sampling }, d.config.llm.maxPositionEmbeddings, d.config.llm.vocabSize);
     prepared = data.rawPrompt
       ? rawPrompt(d.tokenizer, input.question, d.config.imageContextTokenId)
-      : await withSpan('preprocess', () => ({ 'ivl.images': input.images?.length ?? 0, 'ivl.video': Boolean(input.video) }), () => prepareInput(d.tokenizer, d.config, input, d.limits));
+      : await withSpan('preprocess', () => ({ 'ivl.images': input.images?.length ?? 0, 'ivl.video': Boolean(input.video) }), () => prepareInput(d.tokenizer, d.config, input, d.limits, d.media));
   } catch (e) {
     return fail(e as Error);
   }

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { HealthReplyMsg, StageClient } from '@ivl/pipeline';
+import { DEFAULT_MISSED_HEALTH_RULE, MissedHealthJudge, MissedHealthRule } from './missed-health';
+import { OwnLoopLag } from './own-loop-lag';
 
 export interface RingExpectation {
   modelId: string;
@@ -18,11 +20,17 @@ export interface RingView {
 /**
  * Polls every stage's Health. The ring is whole when every stage answers SERVING with the same model and plan and
  * is connected to its next stage. Emits 'broken' (with the reason) and 'whole' on transitions, so the driver fails
- * in-flight sequences fast and stops taking jobs until the ring is back.
+ * in-flight sequences fast and stops taking jobs until the ring is back. A stage that misses its health deadline
+ * while this thread's own loop was stalled is not judged from that poll (see MissedHealthJudge): the monitor emits
+ * 'doubt' and polls again at once.
  */
 export class RingMonitor extends EventEmitter {
   private readonly clients: StageClient[];
   private timer?: NodeJS.Timeout;
+  private readonly lag = new OwnLoopLag();
+  private readonly judge: MissedHealthJudge;
+  /** Polls whose misses were put down to our own busy loop. */
+  doubted = 0;
   view: RingView = { whole: false, reason: 'not checked yet', capacityTokens: 0, stages: [] };
 
   constructor(
@@ -30,15 +38,20 @@ export class RingMonitor extends EventEmitter {
     private readonly expect: RingExpectation,
     private readonly local: () => HealthReplyMsg,
     private readonly intervalMs = 500,
+    private readonly deadlineMs = 1000,
+    rule: MissedHealthRule = DEFAULT_MISSED_HEALTH_RULE,
   ) {
     super();
     this.clients = peers.slice(1).map((p) => new StageClient(p));
+    this.judge = new MissedHealthJudge(rule);
   }
 
   start(): void {
     const tick = async () => {
+      const before = this.doubted;
       await this.poll();
-      if (this.timer !== undefined) this.timer = setTimeout(tick, this.intervalMs);
+      // A doubtful poll is repeated soon rather than after the interval.
+      if (this.timer !== undefined) this.timer = setTimeout(tick, this.doubted > before ? Math.min(50, this.intervalMs) : this.intervalMs);
     };
     this.timer = setTimeout(tick, 0);
   }
@@ -48,10 +61,24 @@ export class RingMonitor extends EventEmitter {
     this.update({ ...this.view, whole: false, reason });
   }
 
+  /** One round of health checks; the view is left as it was when the round's misses are doubtful. */
   async poll(): Promise<RingView> {
     const stages: RingView['stages'] = [this.local()];
-    const remote = await Promise.all(this.clients.map((c) => c.health(1000).catch((e: Error) => ({ error: `${c.target}: ${e.message.split('\n')[0]}` }))));
+    const started = Date.now();
+    this.lag.reset();
+    const remote = await Promise.all(this.clients.map((c) => c.health(this.deadlineMs).catch((e: Error) => ({ error: `${c.target}: ${e.message.split('\n')[0]}` }))));
     stages.push(...remote);
+    if (remote.some((h) => 'error' in h)) {
+      // A stall that just ended is recorded by the histogram's next sample; a deadline timer that fired late shows
+      // the stall too.
+      await new Promise((r) => setImmediate(r));
+      const ownLagMs = Math.max(this.lag.maxMs(), Date.now() - started - this.deadlineMs);
+      if (!this.judge.isDown(ownLagMs)) {
+        this.doubted++;
+        this.emit('doubt', `a health check went unanswered while this stage's own event loop lagged ${Math.round(ownLagMs)} ms; checking again`);
+        return this.view;
+      }
+    } else this.judge.answered();
     let reason = '';
     let capacity = Number.MAX_SAFE_INTEGER;
     stages.forEach((h, i) => {
@@ -78,6 +105,7 @@ export class RingMonitor extends EventEmitter {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.lag.stop();
     this.clients.forEach((c) => c.close());
   }
 }
