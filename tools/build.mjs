@@ -1,4 +1,4 @@
-// Bundles the apps and the onnxruntime worker-thread entry into dist/ (our code only; node_modules stay external).
+// Bundles the apps and the worker-thread entries (onnxruntime, tokenizer) into dist/ (our code only; node_modules stay external).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
@@ -6,6 +6,7 @@ const root = new URL('..', import.meta.url).pathname;
 const entryPoints = {
   cli: 'apps/cli/src/main.ts',
   'ort-thread': 'libs/runtime/src/thread/ort-thread.main.ts',
+  'tokenizer-thread': 'libs/prompt/src/thread/tokenizer-thread.main.ts',
 };
 const extra = { worker: 'apps/worker/src/main.ts', gateway: 'apps/gateway/src/main.ts' };
 import { existsSync } from 'node:fs';
