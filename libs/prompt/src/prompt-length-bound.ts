@@ -105,7 +105,7 @@ export class PromptLengthBound {
 }
 
 const cache = new WeakMap<IvlTokenizer, PromptLengthBound>();
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const CLASS_COUNT = 5;
 
 /** ASCII letters, digits, whitespace, other ASCII, and any byte of a multi-byte character. */

@@ -34,7 +34,7 @@ describe('TokenizerPool', () => {
   it('encodes chat requests with their image blocks exactly as encodeRequest does', async () => {
     const request = {
       system: 'Be brief.',
-      history: [['Hi', 'Hello! <|im_end|> is a marker.'] as [string, string]],
+      history: [{ question: 'Hi', answer: 'Hello! <|im_end|> is a marker.' }],
       question: 'Image-1: <image>\nImage-2: <image>\nAnd here? 猫?',
       numPatchesList: [2, 1],
       numImageToken: 4,
