@@ -54,6 +54,20 @@ describe('TokenizerPool', () => {
     expect((err as PromptError).code).toBe('IMAGE_COUNT_MISMATCH');
   });
 
+  it('keeps a thread for short prompts: long ones take all threads but one', async () => {
+    const long = 'ab'.repeat(50_000);
+    const order: string[] = [];
+    const calls = [
+      pool.encode(long).then(() => order.push('long 1')),
+      pool.encode(long).then(() => order.push('long 2')),
+      pool.encode('short').then(() => order.push('short')),
+    ];
+    // The second long prompt waits; the short one runs beside the first.
+    expect(pool.load).toEqual({ running: 2, queued: 1 });
+    await Promise.all(calls);
+    expect(order).toEqual(['short', 'long 1', 'long 2']);
+  });
+
   it('ends a call past its deadline, replaces the thread, and serves the next call', async () => {
     const slow = await TokenizerPool.start({ modelDir: dir, threads: 1, timeoutMs: 50 });
     try {

@@ -36,18 +36,24 @@ export class TokenizeTimeoutError extends Error {
 export interface TokenizerPoolOptions {
   /** Checkpoint directory; each thread loads its tokenizer with loadTokenizer, as the caller does. */
   modelDir: string;
-  /** Threads (default: one less than the cores, between 1 and 2: the gateway's own work needs a core too). */
+  /** Threads (default: one less than the cores, between 2 and 4). */
   threads?: number;
+  /**
+   * Texts of at least this many characters are long (default 16,384, ~0.1 s of BPE at worst): with two threads or
+   * more, long ones may hold all threads but one, so a short prompt never waits behind long ones.
+   */
+  longChars?: number;
   /** Calls waiting for a free thread; one more is refused with TokenizerBusyError (default 64). */
   maxQueued?: number;
   /** Longest one call may run on its thread (default 30 s); past it the thread is ended and the call fails. */
   timeoutMs?: number;
 }
 
-export const defaultTokenizerThreads = () => Math.max(1, Math.min(2, availableParallelism() - 1));
+export const defaultTokenizerThreads = () => Math.max(2, Math.min(4, availableParallelism() - 1));
 
 interface Pending {
   task: TokenizerTask;
+  long: boolean;
   resolve: (r: Extract<TokenizerReply, { ok: true }>) => void;
   reject: (e: Error) => void;
 }
@@ -69,16 +75,19 @@ export class TokenizerPool implements PromptEncoder {
   private readonly slots = new Set<Slot>();
   private readonly queue: Pending[] = [];
   private nextId = 0;
+  private longRunning = 0;
   private closed = false;
   private failure?: Error;
   readonly threads: number;
   readonly maxQueued: number;
   readonly timeoutMs: number;
+  readonly longChars: number;
 
   private constructor(private readonly opts: TokenizerPoolOptions) {
     this.threads = opts.threads ?? defaultTokenizerThreads();
     this.maxQueued = opts.maxQueued ?? 64;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.longChars = opts.longChars ?? 16_384;
     if (!Number.isInteger(this.threads) || this.threads < 1) throw new Error(`tokenizer threads must be a positive integer, got ${this.threads}`);
     if (!Number.isInteger(this.maxQueued) || this.maxQueued < 0) throw new Error(`tokenizer queue must be a non-negative integer, got ${this.maxQueued}`);
     if (!(this.timeoutMs > 0)) throw new Error(`tokenize timeout must be positive, got ${this.timeoutMs}`);
@@ -123,10 +132,7 @@ export class TokenizerPool implements PromptEncoder {
     await Promise.all(
       [...this.slots].map((s) => {
         this.slots.delete(s);
-        if (s.current) {
-          clearTimeout(s.current.timer);
-          s.current.reject(gone);
-        }
+        this.finish(s)?.reject(gone);
         return s.worker.terminate();
       }),
     );
@@ -139,7 +145,7 @@ export class TokenizerPool implements PromptEncoder {
       return Promise.reject(new TokenizerBusyError(`all ${this.threads} tokenizer threads are busy and ${this.queue.length} prompts are waiting`));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ task, resolve, reject });
+      this.queue.push({ task, long: taskChars(task) >= this.longChars, resolve, reject });
       this.pump();
     });
   }
@@ -149,22 +155,37 @@ export class TokenizerPool implements PromptEncoder {
     return undefined;
   }
 
+  /** Starts waiting calls on idle threads in arrival order, skipping long ones while their share is taken. */
   private pump(): void {
-    for (let slot = this.idleSlot(); slot && this.queue.length; slot = this.idleSlot()) {
-      const p = this.queue.shift()!;
+    const longLimit = Math.max(1, this.threads - 1);
+    for (let slot = this.idleSlot(); slot; slot = this.idleSlot()) {
+      const i = this.queue.findIndex((p) => !p.long || this.longRunning < longLimit);
+      if (i < 0) return;
+      const [p] = this.queue.splice(i, 1);
       const id = this.nextId++;
       const timer = setTimeout(() => this.timeOut(slot!), this.timeoutMs);
+      if (p.long) this.longRunning++;
       slot.current = { ...p, id, timer };
       slot.worker.postMessage({ id, task: p.task } satisfies TokenizerCall);
     }
   }
 
-  private timeOut(slot: Slot): void {
+  /** The call a thread was running, now no longer running (answered, failed, timed out or closed). */
+  private finish(slot: Slot): Slot['current'] {
     const p = slot.current;
-    if (!p) return;
+    if (!p) return undefined;
     slot.current = undefined;
+    clearTimeout(p.timer);
+    if (p.long) this.longRunning--;
+    return p;
+  }
+
+  private timeOut(slot: Slot): void {
+    const p = this.finish(slot);
+    if (!p) return;
     this.retire(slot);
     p.reject(new TokenizeTimeoutError(`tokenizing took longer than ${this.timeoutMs} ms`));
+    this.pump();
   }
 
   /** Ends a thread (stuck or crashed) and starts its replacement; waiting calls go to the others meanwhile. */
@@ -199,19 +220,15 @@ export class TokenizerPool implements PromptEncoder {
           this.pump();
           return;
         }
-        const p = slot.current;
-        if (!p || p.id !== m.id) return;
-        clearTimeout(p.timer);
-        slot.current = undefined;
+        if (!slot.current || slot.current.id !== m.id) return;
+        const p = this.finish(slot)!;
         if (m.ok) p.resolve(m);
         else p.reject(reviveError(m.error));
         this.pump();
       });
       const died = (e: Error) => {
         if (!this.slots.has(slot)) return;
-        const p = slot.current;
-        slot.current = undefined;
-        if (p) clearTimeout(p.timer);
+        const p = this.finish(slot);
         if (!slot.ready) {
           this.slots.delete(slot);
           reject(e);
@@ -219,10 +236,25 @@ export class TokenizerPool implements PromptEncoder {
         }
         this.retire(slot);
         p?.reject(e);
+        this.pump();
       };
       worker.on('error', died);
       worker.on('exit', (code) => died(new Error(`tokenizer thread exited (code ${code})`)));
     });
+  }
+}
+
+/** Characters of text a call tokenizes (a decode: its ids, a few characters each). */
+function taskChars(task: TokenizerTask): number {
+  switch (task.op) {
+    case 'encode':
+      return task.text.length;
+    case 'decode':
+      return task.ids.length * 4;
+    case 'encodeRequest': {
+      const r = task.request;
+      return (r.system?.length ?? 0) + r.question.length + (r.history ?? []).reduce((a, t) => a + t.question.length + t.answer.length, 0);
+    }
   }
 }
 
