@@ -1,4 +1,4 @@
-// Bundles the apps and the worker-thread entries (onnxruntime, media preprocessing) into dist/ (our code only; node_modules stay external).
+// Bundles the apps and the worker-thread entries (onnxruntime, media preprocessing, tokenizer) into dist/ (our code only; node_modules stay external).
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 
@@ -7,6 +7,7 @@ const entryPoints = {
   cli: 'apps/cli/src/main.ts',
   'ort-thread': 'libs/runtime/src/thread/ort-thread.main.ts',
   'media-thread': 'libs/preprocess/src/pool/media-thread.main.ts',
+  'tokenizer-thread': 'libs/prompt/src/thread/tokenizer-thread.main.ts',
 };
 const extra = { worker: 'apps/worker/src/main.ts', gateway: 'apps/gateway/src/main.ts' };
 import { existsSync } from 'node:fs';

@@ -13,7 +13,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip \
     npm_config_update_notifier=false
 # Dependencies first (cached while package*.json are unchanged). Scripts are skipped: the root "prepare" builds
 # dist/ and needs the sources, and no runtime dependency of the gateway needs an install script.
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./

@@ -13,13 +13,14 @@ ENV ONNXRUNTIME_NODE_INSTALL=cuda12 \
     NX_DAEMON=false \
     NX_NO_CLOUD=true \
     npm_config_update_notifier=false
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 # npm ci without scripts (the root "prepare" builds dist/ and needs the sources), then onnxruntime-node's own
-# install script, which fetches libonnxruntime_providers_{cuda,shared,tensorrt}.so for CUDA 12. The environment
-# variable takes precedence over the repository's .npmrc (onnxruntime-node-install=skip).
+# install script, which fetches libonnxruntime_providers_{cuda,shared,tensorrt}.so for CUDA 12. It is run directly
+# because package.json's allowScripts denies it (so that a plain `npm ci` downloads nothing), and `npm rebuild`
+# honours that denial.
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --ignore-scripts --no-audit --no-fund \
- && npm rebuild onnxruntime-node \
+ && node node_modules/onnxruntime-node/script/install.js \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_shared.so
 COPY tsconfig.base.json tsconfig.json ./

@@ -22,6 +22,12 @@ export interface GatewayLimits extends RequestLimits {
   streamResumeMs: number;
   maxFileBytes: number;
   maxBatchLines: number;
+  /** Threads that tokenize prompts off the event loop (default: cores − 1, between 1 and 2). */
+  tokenizerThreads?: number;
+  /** Prompts waiting for a tokenizer thread before new ones get 503 tokenizer_busy + Retry-After. */
+  tokenizerMaxQueued: number;
+  /** Longest one prompt may take to tokenize; past it the request gets 400 prompt_too_complex. */
+  tokenizeTimeoutMs: number;
 }
 
 export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
@@ -35,6 +41,8 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = {
   streamResumeMs: 5_000,
   maxFileBytes: 100 * 1024 * 1024,
   maxBatchLines: 50_000,
+  tokenizerMaxQueued: 64,
+  tokenizeTimeoutMs: 30_000,
 };
 
 export interface GatewayLogger {
@@ -105,6 +113,9 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): Pick<GatewayOp
   set('streamResumeMs', num(env.IVL_STREAM_RESUME_MS));
   set('maxFileBytes', num(env.IVL_MAX_FILE_BYTES));
   set('maxBatchLines', num(env.IVL_MAX_BATCH_LINES));
+  set('tokenizerThreads', num(env.IVL_TOKENIZER_THREADS));
+  set('tokenizerMaxQueued', num(env.IVL_TOKENIZER_QUEUE));
+  set('tokenizeTimeoutMs', num(env.IVL_TOKENIZE_TIMEOUT_MS));
   const apiKeys = (env.IVL_API_KEYS ?? '')
     .split(',')
     .map((k) => k.trim())

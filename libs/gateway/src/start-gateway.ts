@@ -7,6 +7,7 @@ import IORedis from 'ioredis';
 import { BatchApi, BatchProcessor, BatchStore, DEFAULT_BATCH_OPTIONS, FilesStore } from '@ivl/batch';
 import { type GrpcServerHandle, startGrpcServer } from '@ivl/client-grpc';
 import { loadServedModel } from '@ivl/openai-api';
+import { PromptLengthBound, TokenizerPool } from '@ivl/prompt';
 import { GenerateClient, keys } from '@ivl/queue';
 import { initTracing } from '@ivl/telemetry';
 import { bodyErrors } from './body-errors';
@@ -43,7 +44,13 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
   const log: GatewayLogger = opts.logger === 'silent' ? silentLogger : (opts.logger ?? consoleLogger);
   const limits: GatewayLimits = { ...DEFAULT_GATEWAY_LIMITS, ...opts.limits };
   const names = typeof opts.servedModelName === 'string' ? [opts.servedModelName] : opts.servedModelName;
-  const model = await loadServedModel(opts.modelDir, names, limits.maxContextTokens);
+  // The threads that tokenize prompts load the same tokenizer files meanwhile.
+  const [model, tokenizerPool] = await Promise.all([
+    loadServedModel(opts.modelDir, names, limits.maxContextTokens),
+    TokenizerPool.start({ modelDir: opts.modelDir, threads: limits.tokenizerThreads, maxQueued: limits.tokenizerMaxQueued, timeoutMs: limits.tokenizeTimeoutMs }),
+  ]);
+  // One scan of the vocabulary, now rather than in the first request.
+  PromptLengthBound.of(model.tokenizer);
   // Loopback unless told otherwise (--host 0.0.0.0 in a container): authentication is off by default.
   const host = opts.host ?? '127.0.0.1';
   const ns = gatewayNamespace(opts.queuePrefix);
@@ -67,6 +74,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
     pipelinesKey: opts.pipelinesKey ?? keys.pipelines,
     queuePrefix: opts.queuePrefix,
     addressPolicy: opts.addressPolicy,
+    encoder: tokenizerPool,
   });
   const files = new FilesStore(redis, ns);
   const batchStore = new BatchStore(redis, ns);
@@ -124,6 +132,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayHandle>
       services.telemetry.stop();
       await client.close();
       await redis.quit().catch(() => undefined);
+      await tokenizerPool.close();
       log.log('gateway stopped');
     })());
 

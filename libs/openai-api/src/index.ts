@@ -23,6 +23,7 @@ export { planTools, type ToolPlan } from './tools/tool-grammar';
 export { parseToolCalls, ToolCallStream, type ToolCall, type ToolStreamEvent } from './tools/tool-calls';
 export { toolSystemPrompt, pyJson } from './tools/tool-prompt';
 export { tokenizeChat } from './prepare-chat';
+export { encodeRawPrompt, encoderOf, tokenizing } from './prompt-encoding';
 export { prepareCompletion, type PreparedCompletion } from './prepare-completion';
 export { textCompletion, textChunk, legacyLogprobs, type TextCompletion } from './text-completion';
 export { TokenizeRequestSchema, DetokenizeRequestSchema, CompletionRequestSchema } from './schemas/completion-request';

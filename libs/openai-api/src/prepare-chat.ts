@@ -1,4 +1,4 @@
-import { PromptError, encodeRequest } from '@ivl/prompt';
+import { type ChatRequest, type PromptEncoder, PromptError } from '@ivl/prompt';
 import { MAX_TILES_LIMIT, planTiles, videoPromptPrefix } from '@ivl/preprocess';
 import type { GrammarEngine } from '@ivl/grammar';
 import type { JobGrammar, SubmitRequest } from '@ivl/queue';
@@ -11,6 +11,7 @@ import { loadMedia } from './media/load-media';
 import { probeImage } from './media/probe-image';
 import { probeVideo } from './media/probe-video';
 import type { ServedModel } from './served-model';
+import { encoderOf, lengthBound, promptTooLong, refuseCertainlyTooLong, tokenizing } from './prompt-encoding';
 import { responseGrammar } from './response-format';
 import { type ToolPlan, planTools } from './tools/tool-grammar';
 import { toolSystemPrompt } from './tools/tool-prompt';
@@ -22,6 +23,8 @@ export interface PrepareContext {
   addressPolicy?: AddressPolicy;
   /** Compiles grammars (response_format, tools) so that one the worker could not compile is refused here. */
   grammar?: () => Promise<GrammarEngine>;
+  /** Where prompts are tokenized: the gateway's TokenizerPool, off its event loop. Default: this thread. */
+  encoder?: PromptEncoder;
 }
 
 /** A request that passed every check, ready for GenerateClient.submit. */
@@ -77,7 +80,7 @@ export async function prepareChat(input: ChatInput, ctx: PrepareContext): Promis
     throw badRequest('too_many_tiles', `the images of this request make ${tiles} tiles of 448 px; the limit is ${limits.maxTilesPerRequest} (lower max_dynamic_patch or send fewer or smaller images)`, 'messages');
   }
 
-  const promptTokens = countPrompt(conv, numPatches, video?.numSegments, ctx);
+  const promptTokens = (await promptIds(conv, numPatches, video?.numSegments, ctx)).length;
   const maxTokens = tokenBudget(promptTokens, input.maxTokens, ctx);
   return {
     model: model.names[0],
@@ -220,21 +223,23 @@ const PROMPT_ERROR_CODES: Record<string, string> = {
   IMAGE_TOKEN_MISMATCH: 'invalid_image_token',
 };
 
-function countPrompt(conv: CardConversation, numPatches: number[], frames: number | undefined, ctx: PrepareContext): number {
-  return promptIds(conv, numPatches, frames, ctx).length;
-}
-
-function promptIds(conv: CardConversation, numPatches: number[], frames: number | undefined, ctx: PrepareContext): number[] {
+/**
+ * The prompt's ids, tokenized by the context's encoder. A prompt that is certainly too long for the context (by
+ * PromptLengthBound, from its bytes) is refused first, without costing any tokenizing; /tokenize too, since no
+ * request could use it.
+ */
+async function promptIds(conv: CardConversation, numPatches: number[], frames: number | undefined, ctx: PrepareContext): Promise<number[]> {
+  const request: ChatRequest = {
+    system: conv.system,
+    history: conv.history,
+    // The worker prepends the card's frame lines to the question of a video request.
+    question: frames ? videoPromptPrefix(frames) + conv.question : conv.question,
+    numPatchesList: numPatches,
+    numImageToken: ctx.model.config.numImageToken,
+  };
   try {
-    const enc = encodeRequest(ctx.model.tokenizer, {
-      system: conv.system,
-      history: conv.history,
-      // The worker prepends the card's frame lines to the question of a video request.
-      question: frames ? videoPromptPrefix(frames) + conv.question : conv.question,
-      numPatchesList: numPatches,
-      numImageToken: ctx.model.config.numImageToken,
-    });
-    return enc.ids;
+    refuseCertainlyTooLong(lengthBound(ctx).minRequestTokens(ctx.model.tokenizer, request), ctx);
+    return (await tokenizing(() => encoderOf(ctx).encodeRequest(request))).ids;
   } catch (e) {
     if (e instanceof PromptError) throw badRequest(PROMPT_ERROR_CODES[e.code] ?? 'invalid_value', e.message, 'messages');
     throw e;
@@ -245,10 +250,7 @@ export function tokenBudget(promptTokens: number, requested: number | undefined,
   const context = Math.min(ctx.model.contextLength, ctx.limits.maxContextTokens ?? Infinity);
   const maxPrompt = Math.min(ctx.limits.maxPromptTokens ?? context, context);
   const maxTokensCap = Math.min(ctx.limits.maxTokens ?? context, context);
-  if (promptTokens > maxPrompt || promptTokens >= context) {
-    throw new ApiError(400, 'invalid_request_error', 'context_length_exceeded',
-      `This model's maximum prompt length is ${Math.min(maxPrompt, context - 1)} tokens. However, your messages resulted in ${promptTokens} tokens (images included). Please reduce the length of the messages or the images.`, 'messages');
-  }
+  if (promptTokens > maxPrompt || promptTokens >= context) throw promptTooLong(promptTokens, ctx);
   if (requested !== undefined && requested > maxTokensCap) {
     throw badRequest('invalid_value', `max_tokens is ${requested}, above the limit of ${maxTokensCap}`, 'max_tokens');
   }

@@ -3,6 +3,7 @@ import type { PrepareContext, PreparedChat } from './prepare-chat';
 import { checkN, samplingOptions, tokenBudget } from './prepare-chat';
 import { CompletionRequestSchema } from './schemas/completion-request';
 import { parseBody } from './schemas/parse';
+import { encodeRawPrompt } from './prompt-encoding';
 
 /** What /v1/completions needs besides a PreparedChat: the prompt text (for echo). */
 export interface PreparedCompletion extends PreparedChat {
@@ -11,14 +12,14 @@ export interface PreparedCompletion extends PreparedChat {
 }
 
 /** Validates a /v1/completions body and makes the job: the prompt exactly as sent, tokenized without a template. */
-export function prepareCompletion(body: unknown, ctx: PrepareContext): PreparedCompletion {
+export async function prepareCompletion(body: unknown, ctx: PrepareContext): Promise<PreparedCompletion> {
   const r = parseBody(CompletionRequestSchema, body);
   const { model, limits } = ctx;
   if (!model.names.includes(r.model)) throw notFound('model_not_found', `The model \`${r.model}\` does not exist. Available: ${model.names.join(', ')}`, 'model');
   if (r.suffix) throw unsupported('suffix', 'suffix (fill-in-the-middle) is not supported');
   if (r.best_of != null && r.best_of !== (r.n ?? 1)) throw unsupported('best_of', 'best_of is not supported; use n');
   const prompt = typeof r.prompt === 'string' ? r.prompt : r.prompt[0];
-  const ids = model.tokenizer.encode(prompt);
+  const ids = await encodeRawPrompt(prompt, ctx);
   if (!ids.length) throw badRequest('invalid_value', 'the prompt is empty', 'prompt');
   if (ids.includes(model.config.imageContextTokenId)) throw badRequest('invalid_value', 'a raw prompt cannot contain image-context tokens; send images through /v1/chat/completions', 'prompt');
   const stop = r.stop == null ? [] : typeof r.stop === 'string' ? [r.stop] : r.stop;

@@ -14,6 +14,8 @@ export * from './load-tokenizer';
 export * from './conversation';
 export * from './image-placeholders';
 export * from './encode-request';
+export * from './prompt-length-bound';
+export * from './thread/tokenizer-pool';
 export * from './batch-padding';
 export * from './streaming-detokenizer';
 export * from './stop-strings';

@@ -12,7 +12,14 @@ export interface DecodeOptions {
 export interface FastTokenizerJson {
   readonly added_tokens: readonly FastAddedToken[];
   readonly model: { readonly vocab: Readonly<Record<string, number>> };
+  readonly normalizer?: { readonly type?: string } | null;
 }
+
+/**
+ * What the tokenizer does to text before splitting it: nothing, Unicode NFC (the Qwen2 tokenizers), or something
+ * this code does not model (sentencepiece's own rules, other tokenizer.json normalizers).
+ */
+export type TextNormalization = 'none' | 'NFC' | 'unknown';
 
 /** How the tokenizer of an InternLM2 checkpoint differs: sentencepiece does the work, and prompts start with BOS. */
 export interface SentencePieceOptions {
@@ -29,6 +36,7 @@ export class IvlTokenizer {
   readonly vocabSize: number;
   /** Put before every prompt (InternLM2's `<s>`); null when the tokenizer adds none. */
   readonly bosTokenId: number | null;
+  readonly normalization: TextNormalization;
   private readonly inner: Tokenizer | null;
   private readonly sp: SentencePieceBackend | null;
   private readonly tokens: (string | undefined)[] = [];
@@ -55,6 +63,8 @@ export class IvlTokenizer {
     this.vocabSize = this.tokens.length;
     this.sp = sentencePiece?.backend ?? null;
     this.bosTokenId = sentencePiece?.bosTokenId ?? null;
+    const norm = json.normalizer?.type;
+    this.normalization = this.sp ? 'unknown' : json.normalizer == null ? 'none' : norm === 'NFC' ? 'NFC' : 'unknown';
     // Our own skip handling replaces the library's, so it gets no special-token list; clean-up stays off as in Qwen2.
     this.inner = this.sp ? null : new Tokenizer(json, { clean_up_tokenization_spaces: false });
   }

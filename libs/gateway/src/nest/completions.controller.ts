@@ -21,7 +21,7 @@ export class CompletionsController {
     try {
       requireJson(req);
       const who = principalOf(req);
-      const p = prepareCompletion(req.body, { model: this.s.model, limits: this.s.limits });
+      const p = await prepareCompletion(req.body, this.s.prepareContext);
       const ids = await this.s.enqueueChoices(p, who);
       if (p.stream) return await streamTextCompletion(this.s, p, ids, who, res);
       const results = await awaitResults(this.s, ids, who, res);

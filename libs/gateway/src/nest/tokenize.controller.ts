@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
-import { DetokenizeRequestSchema, TokenizeRequestSchema, badRequest, chatInputFromOpenAI, notFound, parseBody, tokenizeChat } from '@ivl/openai-api';
+import { DetokenizeRequestSchema, TokenizeRequestSchema, badRequest, chatInputFromOpenAI, encodeRawPrompt, encoderOf, notFound, parseBody, tokenizeChat, tokenizing } from '@ivl/openai-api';
 import type { GatewayServices } from '../services/gateway-services';
 import { ApiGuard } from './api.guard';
 import { requireJson } from './request-context';
@@ -20,12 +20,13 @@ export class TokenizeController {
     this.checkModel(r.model);
     const tok = this.s.model.tokenizer;
     let tokens: number[];
-    if ('prompt' in r) tokens = tok.encode(r.prompt);
+    const ctx = this.s.prepareContext;
+    if ('prompt' in r) tokens = await encodeRawPrompt(r.prompt, ctx);
     else {
       // The chat template always ends with the open assistant turn (InternVL's chat() has no other form).
       const body = req.body as Record<string, unknown>;
       const input = chatInputFromOpenAI({ model: this.s.model.names[0], messages: body.messages, tools: body.tools, max_dynamic_patch: body.max_dynamic_patch });
-      tokens = await tokenizeChat(input, { model: this.s.model, limits: this.s.limits });
+      tokens = await tokenizeChat(input, ctx);
     }
     return {
       count: tokens.length,
@@ -37,14 +38,14 @@ export class TokenizeController {
 
   @Post('detokenize')
   @HttpCode(200)
-  detokenize(@Req() req: Request) {
+  async detokenize(@Req() req: Request) {
     requireJson(req);
     const r = parseBody(DetokenizeRequestSchema, req.body);
     this.checkModel(r.model);
     const tok = this.s.model.tokenizer;
     const bad = r.tokens.findIndex((t) => t >= tok.vocabSize);
     if (bad >= 0) throw badRequest('invalid_value', `token id ${r.tokens[bad]} is not in the vocabulary (size ${tok.vocabSize})`, `tokens[${bad}]`);
-    return { prompt: tok.decode(r.tokens) };
+    return { prompt: await tokenizing(() => encoderOf(this.s.prepareContext).decode(r.tokens), 'tokens') };
   }
 
   private checkModel(model: string | null | undefined): void {

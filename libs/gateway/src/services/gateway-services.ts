@@ -6,6 +6,7 @@ import {
   type AddressPolicy,
   type ChatInput,
   type ModelObject,
+  type PrepareContext,
   type PreparedChat,
   type ServedModel,
   notFound,
@@ -14,7 +15,7 @@ import {
   unavailable,
 } from '@ivl/openai-api';
 import { type GrammarEngine, lazyGrammarEngine } from '@ivl/grammar';
-import { ENDOFTEXT_ID, IM_END_ID, IM_START_ID } from '@ivl/prompt';
+import { ENDOFTEXT_ID, IM_END_ID, IM_START_ID, type PromptEncoder } from '@ivl/prompt';
 import type { GenerateClient, TokenEvent } from '@ivl/queue';
 import type { GatewayLimits } from '../config';
 import { ApiKeys } from './api-keys';
@@ -48,18 +49,19 @@ export class GatewayServices implements ServingBackend {
     readonly model: ServedModel,
     readonly limits: GatewayLimits,
     readonly ns: string,
-    opts: { apiKeys: string[]; pipelinesKey: string; queuePrefix?: string; addressPolicy?: AddressPolicy },
+    opts: { apiKeys: string[]; pipelinesKey: string; queuePrefix?: string; addressPolicy?: AddressPolicy; encoder?: PromptEncoder },
     readonly telemetry: GatewayTelemetry = new GatewayTelemetry(model.names[0]),
   ) {
     this.keys = new ApiKeys(opts.apiKeys);
     this.limiter = new RateLimiter(redis, ns, limits.rateLimitPerMinute);
     this.readiness = new PipelineReadiness(redis, opts.pipelinesKey, opts.queuePrefix);
     this.jobs = new JobRegistry(redis, ns);
-    this.addressPolicy = opts.addressPolicy;
     this.grammar = lazyGrammarEngine(model.tokenizer, model.config.llm.vocabSize, [ENDOFTEXT_ID, IM_START_ID, IM_END_ID]);
+    this.prepareContext = { model, limits, addressPolicy: opts.addressPolicy, grammar: this.grammar, encoder: opts.encoder };
   }
 
-  private readonly addressPolicy?: AddressPolicy;
+  /** What validating and counting a request needs; its encoder is the gateway's tokenizer pool. */
+  readonly prepareContext: PrepareContext;
 
   authenticate(authorization: string | undefined): Principal {
     return this.keys.authenticate(authorization);
@@ -70,7 +72,7 @@ export class GatewayServices implements ServingBackend {
   }
 
   prepare(input: ChatInput): Promise<PreparedChat> {
-    return prepareChat(input, { model: this.model, limits: this.limits, addressPolicy: this.addressPolicy, grammar: this.grammar });
+    return prepareChat(input, this.prepareContext);
   }
 
   /** Compiles response formats and tool grammars at the gateway, so that a bad one is a 400 before anything is queued. */
