@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tinyCheckpoint } from '@ivl/test-support';
+import { writtenTokenizerDir } from './testing/tokenizer-fixture';
 import { encodeRequest } from './encode-request';
 import type { IvlTokenizer } from './ivl-tokenizer';
 import { loadTokenizer } from './load-tokenizer';
@@ -8,7 +8,7 @@ import { PromptLengthBound } from './prompt-length-bound';
 let tok: IvlTokenizer;
 let bound: PromptLengthBound;
 beforeAll(async () => {
-  tok = await loadTokenizer(tinyCheckpoint());
+  tok = await loadTokenizer(writtenTokenizerDir());
   bound = PromptLengthBound.of(tok);
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyCheckpoint } from '@ivl/test-support';
+import { writtenTokenizerDir } from '../testing/tokenizer-fixture';
 import { encodeRequest } from '../encode-request';
 import { PromptError } from '../errors';
 import type { IvlTokenizer } from '../ivl-tokenizer';
@@ -9,7 +9,7 @@ import { TokenizeTimeoutError, TokenizerBusyError, TokenizerPool } from './token
 // Real threads running dist/tokenizer-thread.js (`node tools/build.mjs`) on the tiny checkpoint's Qwen2 tokenizer.
 let tok: IvlTokenizer;
 let pool: TokenizerPool;
-const dir = tinyCheckpoint();
+const dir = writtenTokenizerDir();
 
 beforeAll(async () => {
   [tok, pool] = await Promise.all([loadTokenizer(dir), TokenizerPool.start({ modelDir: dir, threads: 2 })]);
