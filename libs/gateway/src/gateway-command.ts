@@ -25,20 +25,17 @@ export function gatewayCommand(): Command {
     .action(async (o: { model: string; redis: string; queuePrefix?: string; host: string; port: number; grpcPort?: number; servedModelName?: string[]; shutdownGrace: number }) => {
       installProcessGuards({ name: 'gateway', log: (m) => console.error(`${new Date().toISOString()} [gateway] ${m}`) });
       const env = gatewayEnv();
-      const gw = await startGateway({
-        modelDir: o.model,
-        redisUrl: o.redis,
-        queuePrefix: o.queuePrefix,
-        host: o.host,
-        port: o.port,
-        grpcPort: o.grpcPort,
-        apiKeys: env.apiKeys,
-        servedModelName: o.servedModelName ?? env.servedModelName,
-        limits: env.limits,
-      });
+      // Signals are handled from the start: one that arrives while the gateway is still starting stops it as soon
+      // as it is up, instead of killing the process with the default action.
+      let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
       let stopping = false;
+      let pending: string | undefined;
       const stop = (signal: string) => {
         if (stopping) process.exit(1); // a second signal: stop now
+        if (!gw) {
+          pending = signal;
+          return;
+        }
         stopping = true;
         console.log(`${signal}: finishing running requests (up to ${o.shutdownGrace} ms)…`);
         gw.close(o.shutdownGrace).then(
@@ -51,6 +48,18 @@ export function gatewayCommand(): Command {
       // so that running streams finish before the stages go.
       process.on('SIGINT', () => (supervised() ? undefined : stop('SIGINT')));
       watchParent(() => stop('parent exited'));
+      gw = await startGateway({
+        modelDir: o.model,
+        redisUrl: o.redis,
+        queuePrefix: o.queuePrefix,
+        host: o.host,
+        port: o.port,
+        grpcPort: o.grpcPort,
+        apiKeys: env.apiKeys,
+        servedModelName: o.servedModelName ?? env.servedModelName,
+        limits: env.limits,
+      });
+      if (pending) stop(pending);
     });
 }
 

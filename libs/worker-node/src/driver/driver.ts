@@ -66,7 +66,10 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
   const prefix = o.prefixCache
     ? new PrefixCache({
         admission,
-        release: (seqs) => seqs.forEach((q) => toRelease.add(q)),
+        release: (seqs) => {
+          seqs.forEach((q) => toRelease.add(q));
+          held.dropCached(seqs).catch(() => undefined);
+        },
         onLookup: (queried, hit) => {
           tel.m.prefixCacheQueries.inc(queried);
           tel.m.prefixCacheHits.inc(hit);
@@ -78,6 +81,8 @@ export async function startDriver(o: WorkerOptions, s: StageSetup): Promise<Driv
     prefix,
     onRelease: (seq: Sequence) => {
       if (!prefix?.retain(seq)) toRelease.add(seq.id);
+      // Noted in Redis so that a next life of this driver frees it on every stage (its index dies with it).
+      else held.holdCached(seq.id).catch(() => undefined);
     },
     // A stage that refused a batch may have lost KV (a restart): no cached prefix is trusted any more.
     onBatchFailed: () => prefix?.clear(),

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 
 /** Where a driver notes the jobs it holds, so that its next life can take them back. */
 export const heldJobsKey = (pipelineId: string) => `ivl:held:${pipelineId}`;
+/** Where it notes the finished sequences whose KV it keeps on every stage as cached prefixes. */
+export const cachedPrefixesKey = (pipelineId: string) => `ivl:held-prefixes:${pipelineId}`;
 
 interface Held {
   token: string;
@@ -15,7 +17,8 @@ interface Held {
  * A driver that is killed leaves its jobs locked until BullMQ's lock expires (a minute), and their KV on the other
  * stages until they are evicted as idle. Its next life (the same pipeline id: a restarted process, a StatefulSet pod)
  * reads this record, frees those sequences on every stage and moves the jobs straight back to the wait list with
- * their own lock tokens, so they are retried at once instead of after the lock timeout.
+ * their own lock tokens, so they are retried at once instead of after the lock timeout. The cached prefixes it kept
+ * on every stage are freed the same way.
  */
 export class HeldJobs {
   constructor(private readonly redis: Redis, private readonly pipelineId: string) {}
@@ -28,11 +31,25 @@ export class HeldJobs {
     return this.redis.hdel(heldJobsKey(this.pipelineId), jobId);
   }
 
+  /** A finished sequence stays on every stage as a cached prefix: a next life must free it (its index is gone). */
+  holdCached(seq: string): Promise<unknown> {
+    return this.redis.sadd(cachedPrefixesKey(this.pipelineId), seq);
+  }
+
+  dropCached(seqs: string[]): Promise<unknown> {
+    return seqs.length ? this.redis.srem(cachedPrefixesKey(this.pipelineId), ...seqs) : Promise.resolve(0);
+  }
+
   /**
    * Takes back what a previous life left: `release` frees the sequences (on every stage), then each job still
    * active under the recorded lock is moved back to waiting. Returns the ids of the jobs moved back.
    */
   async reclaim(queue: Queue, release: (seqs: string[]) => Promise<void>): Promise<string[]> {
+    const cached = await this.redis.smembers(cachedPrefixesKey(this.pipelineId));
+    if (cached.length) {
+      await release(cached);
+      await this.dropCached(cached);
+    }
     const all = await this.redis.hgetall(heldJobsKey(this.pipelineId));
     const entries = Object.entries(all).flatMap(([jobId, v]) => {
       try {
