@@ -27,11 +27,12 @@ export function gatewayCommand(): Command {
       const env = gatewayEnv();
       // Signals are handled from the start: one that arrives while the gateway is still starting stops it as soon
       // as it is up, instead of killing the process with the default action.
-      let gw: Awaited<ReturnType<typeof startGateway>> | undefined;
+      const started: { gw?: Awaited<ReturnType<typeof startGateway>> } = {};
       let stopping = false;
       let pending: string | undefined;
       const stop = (signal: string) => {
         if (stopping) process.exit(1); // a second signal: stop now
+        const gw = started.gw;
         if (!gw) {
           pending = signal;
           return;
@@ -48,7 +49,7 @@ export function gatewayCommand(): Command {
       // so that running streams finish before the stages go.
       process.on('SIGINT', () => (supervised() ? undefined : stop('SIGINT')));
       watchParent(() => stop('parent exited'));
-      gw = await startGateway({
+      started.gw = await startGateway({
         modelDir: o.model,
         redisUrl: o.redis,
         queuePrefix: o.queuePrefix,
