@@ -31,5 +31,5 @@ export { videoPromptPrefix } from './video-prompt';
 export { Semaphore } from './semaphore';
 export { IN_THREAD_MEDIA, MAX_CONCURRENT_DECODES, inThreadMedia } from './media-loader';
 export type { MediaLoader } from './media-loader';
-export { MediaPool, MediaPoolBusyError, mediaThreadScript } from './pool/media-pool';
+export { MediaPool, MediaPoolBusyError } from './pool/media-pool';
 export type { MediaPoolOptions } from './pool/media-pool';

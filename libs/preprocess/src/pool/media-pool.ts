@@ -4,8 +4,7 @@
  * measured on the main thread, one such image blocked the loop for up to 2.3 s. Each thread works on one image at a
  * time, so the pool size is also the bound on images decoded at once (and on their decoded RGB memory).
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { findThreadEntry } from '@ivl/thread-entry';
 import { Worker } from 'node:worker_threads';
 // sharp is loaded on the main thread too, so that its shared libraries stay loaded when a media thread ends.
 import 'sharp';
@@ -26,13 +25,6 @@ export class MediaPoolBusyError extends Error {
   override readonly name = 'MediaPoolBusyError';
 }
 
-/** dist/media-thread.js, found from the bundle (dist/) or from the sources (tests). */
-export function mediaThreadScript(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    for (const p of [join(dir, 'media-thread.js'), join(dir, 'dist', 'media-thread.js')]) if (existsSync(p)) return p;
-    if (dirname(dir) === dir) throw new Error('dist/media-thread.js not found: run `npm run build`');
-  }
-}
 
 type Job = { task: MediaWork; resolve: (v: LoadedImage | LoadedVideo) => void; reject: (e: Error) => void };
 
@@ -48,7 +40,7 @@ export class MediaPool implements MediaLoader {
   private readonly queue: Job[] = [];
   private nextId = 0;
   private closed = false;
-  private readonly script = mediaThreadScript();
+  private readonly script = findThreadEntry('media-thread.js');
 
   constructor(o: MediaPoolOptions = {}) {
     this.threads = o.threads ?? 1;

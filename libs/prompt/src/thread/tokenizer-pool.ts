@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { findThreadEntry } from '@ivl/thread-entry';
 import { Worker } from 'node:worker_threads';
 import { type ChatRequest, type EncodedRequest, encodeRequest } from '../encode-request';
 import { PromptError, type PromptErrorCode } from '../errors';
@@ -202,7 +201,7 @@ export class TokenizerPool implements PromptEncoder {
   }
 
   private spawn(): Promise<void> {
-    const worker = new Worker(tokenizerThreadScript(), { workerData: { modelDir: this.opts.modelDir } });
+    const worker = new Worker(findThreadEntry('tokenizer-thread.js'), { workerData: { modelDir: this.opts.modelDir } });
     worker.unref();
     const slot: Slot = { worker, ready: false };
     this.slots.add(slot);
@@ -266,10 +265,3 @@ function reviveError(e: { name: string; message: string; code?: string }): Error
   return err;
 }
 
-/** dist/tokenizer-thread.js, found from the bundle (dist/) or from the sources (tests). */
-export function tokenizerThreadScript(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    for (const p of [join(dir, 'tokenizer-thread.js'), join(dir, 'dist', 'tokenizer-thread.js')]) if (existsSync(p)) return p;
-    if (dirname(dir) === dir) throw new Error('dist/tokenizer-thread.js not found: run `npm run build`');
-  }
-}
