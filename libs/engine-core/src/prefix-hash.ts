@@ -14,12 +14,13 @@ export interface ImageRun {
 }
 
 /**
- * The image runs of a prompt, each salted with a SHA-256 of the preprocessed tiles that fill it: the pixels the
- * vision model sees, so the image's content and every tiling setting that shaped them. Tiles are assigned to runs
- * in order (each tile gives the same number of tokens). When the runs do not divide into whole tiles, every run is
- * salted with the hash of all tiles (still never shared with another image, only less often with itself).
+ * The image runs of a prompt, each salted with the keys of the preprocessed tiles that fill it
+ * (TileEmbeddingCache.tileKeys: a SHA-256 of the pixels the vision model sees, so of the image's content and every
+ * tiling setting that shaped them). Tiles are assigned to runs in order (each tile gives the same number of
+ * tokens). When the runs do not divide into whole tiles, every run is salted with the keys of all tiles (still
+ * never shared with another image, only less often with itself).
  */
-export function imageRuns(ids: number[], imageTokenId: number, pixelValues: Float32Array, numTiles: number): ImageRun[] {
+export function imageRuns(ids: number[], imageTokenId: number, tileKeys: readonly string[]): ImageRun[] {
   const spans: Array<{ start: number; end: number }> = [];
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] !== imageTokenId) continue;
@@ -28,16 +29,12 @@ export function imageRuns(ids: number[], imageTokenId: number, pixelValues: Floa
     spans.push({ start, end: i });
   }
   if (!spans.length) return [];
+  const numTiles = tileKeys.length;
   const total = spans.reduce((a, r) => a + r.end - r.start, 0);
   const perTile = numTiles > 0 && total % numTiles === 0 ? total / numTiles : 0;
-  const tileSize = numTiles > 0 ? pixelValues.length / numTiles : 0;
-  const hashTiles = (from: number, to: number) =>
-    createHash('sha256')
-      .update(`tiles ${to - from} of ${tileSize}:`)
-      .update(new Uint8Array(pixelValues.buffer, pixelValues.byteOffset + from * tileSize * 4, (to - from) * tileSize * 4))
-      .digest('base64');
-  if (!perTile || !Number.isInteger(tileSize) || spans.some((r) => (r.end - r.start) % perTile !== 0)) {
-    const all = hashTiles(0, Math.max(0, numTiles));
+  const hashTiles = (from: number, to: number) => createHash('sha256').update(`tiles ${to - from}:${tileKeys.slice(from, to).join(',')}`).digest('base64');
+  if (!perTile || spans.some((r) => (r.end - r.start) % perTile !== 0)) {
+    const all = hashTiles(0, numTiles);
     return spans.map((r, i) => ({ ...r, hash: `${all}#${i}` }));
   }
   let tile = 0;

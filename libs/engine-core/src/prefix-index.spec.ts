@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { TileEmbeddingCache } from '@ivl/runtime';
 import { blockHashes, imageRuns } from './prefix-hash';
 import { PrefixEntry, PrefixIndex } from './prefix-index';
 
 const B = 4;
 const IMG = 9;
 const ids = (n: number, base = 100) => Array.from({ length: n }, (_, i) => base + i);
-const entry = (seq: string, tokens: number[], o: Partial<PrefixEntry> = {}, runs = imageRuns(tokens, IMG, new Float32Array(0), 0)): PrefixEntry => ({
+const entry = (seq: string, tokens: number[], o: Partial<PrefixEntry> = {}, runs = imageRuns(tokens, IMG, [])): PrefixEntry => ({
   seq,
   hashes: blockHashes(tokens, runs, B),
   length: tokens.length,
@@ -17,7 +18,7 @@ const entry = (seq: string, tokens: number[], o: Partial<PrefixEntry> = {}, runs
 /** A prompt with one image run of 2 tiles × 2 tokens at positions [3, 7), its pixels filled with `pixel`. */
 function imagePrompt(pixel: number, tail = ids(6, 500)) {
   const tokens = [1, 2, 3, IMG, IMG, IMG, IMG, ...tail];
-  const runs = imageRuns(tokens, IMG, new Float32Array(2 * 12).fill(pixel), 2);
+  const runs = imageRuns(tokens, IMG, TileEmbeddingCache.tileKeys(new Float32Array(2 * 12).fill(pixel), 2));
   return { tokens, runs };
 }
 
@@ -46,7 +47,7 @@ describe('prefix hash chain', () => {
     const two = [IMG, IMG, 5, IMG, IMG];
     const px = new Float32Array(2 * 3).fill(1);
     px.fill(2, 3);
-    const runs = imageRuns(two, IMG, px, 2);
+    const runs = imageRuns(two, IMG, TileEmbeddingCache.tileKeys(px, 2));
     expect(runs.map((r) => [r.start, r.end])).toEqual([[0, 2], [3, 5]]);
     expect(runs[0].hash).not.toBe(runs[1].hash);
   });

@@ -18,6 +18,15 @@ export class TileEmbeddingCache {
     return createHash('sha256').update(new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength)).digest('hex');
   }
 
+  /**
+   * The key of every tile of [numTiles, 3, 448, 448] pixels. Computed once per request: the same keys salt the
+   * prefix cache's image runs and look up the vision rows.
+   */
+  static tileKeys(pixels: Float32Array, numTiles: number): string[] {
+    const per = numTiles > 0 ? pixels.length / numTiles : 0;
+    return Array.from({ length: numTiles }, (_, t) => TileEmbeddingCache.key(pixels.subarray(t * per, (t + 1) * per)));
+  }
+
   get bytes(): number {
     return this.size;
   }

@@ -1,6 +1,6 @@
 import { GREEDY, SequenceDecoder } from '@ivl/generation';
 import type { IvlTokenizer } from '@ivl/prompt';
-import type { ModelRunner } from '@ivl/runtime';
+import { type ModelRunner, TileEmbeddingCache } from '@ivl/runtime';
 import { Admission } from '../admission';
 import { imageRuns } from '../prefix-hash';
 import { PrefixCache } from '../prefix-cache';
@@ -44,7 +44,7 @@ export function inProcessEngine(runner: ModelRunner, tok: IvlTokenizer, o: { pre
   let n = 0;
   const answer = async (ids: number[], image?: { px: Float32Array; tiles: number }): Promise<InProcessAnswer> => {
     const t0 = performance.now();
-    const lookup = prefix?.lookup(ids, imageRuns(ids, IMG, image?.px ?? new Float32Array(0), image?.tiles ?? 0));
+    const lookup = prefix?.lookup(ids, imageRuns(ids, IMG, image ? TileEmbeddingCache.tileKeys(image.px, image.tiles) : []));
     const vision = Boolean(image) && ids.lastIndexOf(IMG) >= (lookup?.hit?.length ?? 0);
     const rows = vision && image ? await runner.vision(image.px, image.tiles) : undefined;
     const d = new SequenceDecoder(tok, ids, { params: { ...GREEDY, maxNewTokens: o.steps, ignoreEos: true }, eosTokenIds: m.generation.eosTokenIds, seed: 0 });

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { findThreadEntry } from '@ivl/thread-entry';
 import { Worker } from 'node:worker_threads';
 import type { ActArray } from '../activations';
 import type { SeqChunk } from '../slot-kv-cache';
@@ -15,13 +14,6 @@ export class EngineError extends Error {
   }
 }
 
-/** dist/ort-thread.js, found from the bundle (dist/) or from the sources (tests). */
-export function ortThreadScript(): string {
-  for (let dir = __dirname; ; dir = dirname(dir)) {
-    for (const p of [join(dir, 'ort-thread.js'), join(dir, 'dist', 'ort-thread.js')]) if (existsSync(p)) return p;
-    if (dirname(dir) === dir) throw new Error('dist/ort-thread.js not found: run `npm run build`');
-  }
-}
 
 /** The main-thread handle on a StageModel running in its own worker thread. */
 export class StageModelClient {
@@ -61,7 +53,7 @@ export class StageModelClient {
   }
 
   static async start(cfg: StageModelConfig): Promise<{ client: StageModelClient; info: StageModelInfo }> {
-    const worker = new Worker(ortThreadScript(), { workerData: cfg });
+    const worker = new Worker(findThreadEntry('ort-thread.js'), { workerData: cfg });
     const client = new StageModelClient(worker);
     const info = (await client.call('init', [])) as StageModelInfo;
     return { client, info };
@@ -86,8 +78,11 @@ export class StageModelClient {
   /** Per-tile embedding cache (stage 0); undefined = off. */
   visionCache?: TileEmbeddingCache;
 
-  /** Arrays passed here are transferred when they own their buffer: do not use them afterwards. */
-  async vision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
+  /**
+   * Arrays passed here are transferred when they own their buffer: do not use them afterwards. `tileKeys`: the
+   * tiles' keys when the caller has computed them already (TileEmbeddingCache.tileKeys).
+   */
+  async vision(pixels: Float32Array, numTiles: number, tileKeys?: string[]): Promise<ActArray> {
     const k = this.visionCache ? 1 : Math.max(1, this.visionTilesPerCall);
     if (numTiles <= k && !this.visionCache) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
     const per = pixels.length / numTiles;
@@ -95,7 +90,7 @@ export class StageModelClient {
     for (let t = 0; t < numTiles; t += k) {
       const n = Math.min(k, numTiles - t);
       const tile = pixels.subarray(t * per, (t + n) * per);
-      const key = this.visionCache ? TileEmbeddingCache.key(tile) : '';
+      const key = this.visionCache ? (n === 1 && tileKeys?.[t]) || TileEmbeddingCache.key(tile) : '';
       let rows = this.visionCache?.get(key);
       if (!rows) {
         rows = (await this.call('runVision', [tile, n])) as ActArray;

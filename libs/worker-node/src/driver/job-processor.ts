@@ -7,7 +7,7 @@ import type { GrammarEngine } from '@ivl/grammar';
 import type { MediaLoader } from '@ivl/preprocess';
 import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
-import type { StageModelClient } from '@ivl/runtime';
+import { type StageModelClient, TileEmbeddingCache } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
 import { Admission, PrefixCache, PrefixLookup, Scheduler, Sequence, imageRuns } from '@ivl/engine-core';
 
@@ -151,7 +151,9 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   const ids = [...prepared.ids, ...writer.published];
   // The cached prefix this sequence starts from (pinned until its first chunk has run), found before admission so
   // that making room never evicts it.
-  const cached: PrefixLookup | undefined = d.prefix?.lookup(ids, imageRuns(prepared.ids, d.config.imageContextTokenId, prepared.pixelValues, prepared.numTiles));
+  // Each tile is hashed once: the keys salt the prefix cache's image runs and look up the vision cache.
+  const tileKeys = prepared.numTiles && (d.prefix || d.model.visionCache) ? TileEmbeddingCache.tileKeys(prepared.pixelValues, prepared.numTiles) : [];
+  const cached: PrefixLookup | undefined = d.prefix?.lookup(ids, imageRuns(prepared.ids, d.config.imageContextTokenId, tileKeys));
   d.prefix?.makeRoom(reserve);
   if (!d.admission.tryAcquire(reserve)) {
     d.prefix?.unpin(cached);
@@ -170,7 +172,7 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   const visionNeeded = p.numTiles > 0 && p.ids.lastIndexOf(d.config.imageContextTokenId) >= (cached?.hit?.length ?? 0);
   let imageRows;
   try {
-    imageRows = visionNeeded ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles)) : undefined;
+    imageRows = visionNeeded ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles, tileKeys)) : undefined;
   } catch (e) {
     d.prefix?.unpin(cached);
     d.admission.release(reserve);
