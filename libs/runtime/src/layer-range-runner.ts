@@ -12,11 +12,15 @@ export interface LayerRangeOptions extends SessionOptions, SlotKvOptions {
 
 /**
  * Runs decoder layers [from, to) for batches of sequence chunks over a slot KV cache kept in place. The decode rows
- * of a step (one token each) run as one pass over a contiguous window of slots; each prefill chunk riding in the
- * same step runs as a pass of its own. Per step only the hidden rows and the new positions' keys and values cross the binding.
+ * of a step (one token each, over a contiguous window of slots) and the step's first prefill chunk run as one pass,
+ * so a long prompt arriving costs the running answers the chunk's compute, not a second read of every weight; a
+ * further chunk in the same step runs as a pass of its own. Per step only the hidden rows and the new positions'
+ * keys and values cross the binding.
  */
 export class LayerRangeRunner {
   lastRunMs = 0;
+  /** onnxruntime runs the last `forward` took: 1 for a step of decode rows and at most one prefill chunk. */
+  lastPasses = 0;
 
   private constructor(
     readonly from: number,
@@ -49,24 +53,25 @@ export class LayerRangeRunner {
     if (new Set(chunks.map((c) => c.seq)).size !== chunks.length) throw new RangeError('a sequence appears twice in one batch');
     if (chunks.some((c) => !(c.length > 0))) throw new RangeError('a chunk has no positions');
     const t0 = performance.now();
+    this.lastPasses = 0;
     try {
-      if (chunks.every((c) => c.length === 1)) return await this.step(hidden, chunks);
-      // A mixed step: all decode rows in one pass, then each prefill chunk in its own.
       const H = this.hidden;
-      const out = allocAct(this.actType, hidden.length);
       const offsets: number[] = [];
       chunks.reduce((row, c) => (offsets.push(row), row + c.length), 0);
       const decode = chunks.map((c, i) => i).filter((i) => chunks[i].length === 1);
-      if (decode.length) {
-        const x = allocAct(this.actType, decode.length * H);
-        decode.forEach((i, j) => x.set(hidden.subarray(offsets[i] * H, (offsets[i] + 1) * H) as never, j * H));
-        const y = await this.step(x, decode.map((i) => chunks[i]));
-        decode.forEach((i, j) => out.set(y.subarray(j * H, (j + 1) * H) as never, offsets[i] * H));
-      }
-      for (const [i, c] of chunks.entries()) {
-        if (c.length === 1) continue;
-        const part = hidden.subarray(offsets[i] * H, (offsets[i] + c.length) * H);
-        out.set((await this.step(part, [c])) as never, offsets[i] * H);
+      const prefill = chunks.map((c, i) => i).filter((i) => chunks[i].length > 1);
+      if (!prefill.length) return (await this.pass(hidden, chunks, undefined)).rows;
+      // A mixed step: the decode rows and the first prefill chunk share one pass (one read of the weights); any
+      // further chunk runs in a pass of its own.
+      const out = allocAct(this.actType, hidden.length);
+      const part = (i: number) => hidden.subarray(offsets[i] * H, (offsets[i] + chunks[i].length) * H) as ActArray;
+      const x = allocAct(this.actType, decode.length * H);
+      decode.forEach((i, j) => x.set(part(i) as never, j * H));
+      for (const [k, p] of prefill.entries()) {
+        const rowsOf = k === 0 ? decode : [];
+        const y = await this.pass(k === 0 ? x : x.subarray(0, 0), rowsOf.map((i) => chunks[i]), { chunk: chunks[p], hidden: part(p) });
+        rowsOf.forEach((i, j) => out.set(y.rows.subarray(j * H, (j + 1) * H) as never, offsets[i] * H));
+        out.set(y.chunk as never, offsets[p] * H);
       }
       return out;
     } finally {
@@ -83,42 +88,55 @@ export class LayerRangeRunner {
     await this.session.release();
   }
 
-  /** One pass for chunks of equal length S, one per sequence, over their window of slots. */
-  private async step(hidden: ActArray, chunks: SeqChunk[]): Promise<ActArray> {
-    const S = chunks[0].length;
+  /**
+   * One pass of the layers graph: `rows` (one new position each, in order, over their window of slots) and at
+   * most one prefill chunk (over its own slot). Returns each group's hidden rows in the order given.
+   */
+  private async pass(hidden: ActArray, rows: SeqChunk[], chunk: { chunk: SeqChunk; hidden: ActArray } | undefined): Promise<{ rows: ActArray; chunk: ActArray }> {
     const H = this.hidden;
-    const win = this.kv.prepare(chunks);
-    const inOrder = win.rowOf.every((r, i) => r === i);
+    const win = this.kv.prepareMixed(rows, chunk?.chunk);
+    const inOrder = win.rows.rowOf.every((r, i) => r === i);
     let x = hidden;
     if (!inOrder) {
       x = allocAct(this.actType, hidden.length);
-      win.rowOf.forEach((r, i) => x.set(hidden.subarray(i * S * H, (i + 1) * S * H) as never, r * S * H));
+      win.rows.rowOf.forEach((r, i) => x.set(hidden.subarray(i * H, (i + 1) * H) as never, r * H));
     }
-    const pastLen = new BigInt64Array(win.rows);
-    chunks.forEach((c, i) => (pastLen[win.rowOf[i]] = BigInt(c.start)));
+    const pastLen = new BigInt64Array(win.rows.rows);
+    rows.forEach((c, i) => (pastLen[win.rows.rowOf[i]] = BigInt(c.start)));
+    const S = chunk?.chunk.length ?? 1;
     const feeds: Record<string, ort.Tensor> = {
-      hidden: actTensor(this.actType, x, [win.rows, S, H]),
-      past_len: new ort.Tensor('int64', pastLen, [win.rows]),
+      hidden: actTensor(this.actType, x, [win.rows.rows, 1, H]),
+      past_len: new ort.Tensor('int64', pastLen, [win.rows.rows]),
+      chunk_hidden: actTensor(this.actType, chunk?.hidden ?? allocAct(this.actType, 0), [win.chunk.rows, S, H]),
+      chunk_past_len: new ort.Tensor('int64', BigInt64Array.from(chunk ? [BigInt(chunk.chunk.start)] : []), [win.chunk.rows]),
     };
     const n = this.kv.slotSize;
-    const dims = [win.rows, this.kv.kvHeads, this.kv.capacity, this.kv.headDim];
+    const windowOf = (buf: ActArray, w: { lo: number; rows: number }) =>
+      actTensor(this.kv.kvType, buf.subarray(w.lo * n, (w.lo + w.rows) * n) as ActArray, [w.rows, this.kv.kvHeads, this.kv.capacity, this.kv.headDim]);
     for (let i = 0; i < this.numLayers; i++) {
       const l = this.from + i;
-      feeds[`past_key.${l}`] = actTensor(this.kv.kvType, this.kv.keys[i].subarray(win.lo * n, (win.lo + win.rows) * n), dims);
-      feeds[`past_value.${l}`] = actTensor(this.kv.kvType, this.kv.values[i].subarray(win.lo * n, (win.lo + win.rows) * n), dims);
+      feeds[`past_key.${l}`] = windowOf(this.kv.keys[i], win.rows);
+      feeds[`past_value.${l}`] = windowOf(this.kv.values[i], win.rows);
+      feeds[`chunk_past_key.${l}`] = windowOf(this.kv.keys[i], win.chunk);
+      feeds[`chunk_past_value.${l}`] = windowOf(this.kv.values[i], win.chunk);
     }
     const out = await this.session.run(feeds);
+    this.lastPasses++;
     for (let i = 0; i < this.numLayers; i++) {
-      const k = out[`new_key.${this.from + i}`].data as ActArray;
-      const v = out[`new_value.${this.from + i}`].data as ActArray;
-      chunks.forEach((c, j) => this.kv.write(i, c.seq, c.start, S, win.rowOf[j], k, v));
+      const l = this.from + i;
+      const k = out[`new_key.${l}`].data as ActArray;
+      const v = out[`new_value.${l}`].data as ActArray;
+      rows.forEach((c, j) => this.kv.write(i, c.seq, c.start, 1, win.rows.rowOf[j], k, v));
+      if (chunk) this.kv.write(i, chunk.chunk.seq, chunk.chunk.start, S, 0, out[`chunk_new_key.${l}`].data as ActArray, out[`chunk_new_value.${l}`].data as ActArray);
     }
-    chunks.forEach((c) => this.kv.commit(c.seq, c.start + S));
+    rows.forEach((c) => this.kv.commit(c.seq, c.start + 1));
+    if (chunk) this.kv.commit(chunk.chunk.seq, chunk.chunk.start + S);
     const y = out.hidden_out.data as ActArray;
-    if (inOrder) return y;
+    const chunkOut = out.chunk_hidden_out.data as ActArray;
+    if (inOrder) return { rows: y, chunk: chunkOut };
     const back = allocAct(this.actType, y.length);
-    win.rowOf.forEach((r, i) => back.set(y.subarray(r * S * H, (r + 1) * S * H) as never, i * S * H));
-    return back;
+    win.rows.rowOf.forEach((r, i) => back.set(y.subarray(r * H, (r + 1) * H) as never, i * H));
+    return { rows: back, chunk: chunkOut };
   }
 }
 

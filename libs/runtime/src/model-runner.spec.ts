@@ -211,12 +211,12 @@ describe('slot KV cache in place', () => {
     }
   });
 
-  it('a mixed step (two decode rows + a prefill chunk of a third sequence) equals the unmixed steps bit for bit', async () => {
-    const r = await runner(tinyCheckpoint('tiny'), 'fp32');
+  it('a mixed step (two decode rows + prefill chunks of two more sequences) equals the unmixed steps bit for bit, the rows and the first chunk in one pass', async () => {
+    const r = await runner(tinyCheckpoint('tiny'), 'fp32', cardPlan(2, 12));
     const H = r.hidden;
     const V = 151674;
     const rng = new Rng(41);
-    const [a, b, c] = [promptIds(rng, 4), promptIds(rng, 12), promptIds(rng, 22)];
+    const [a, b, c, d] = [promptIds(rng, 4), promptIds(rng, 12), promptIds(rng, 22), promptIds(rng, 9)];
     const run = async (tag: string, mixed: boolean) => {
       const ta = argmax(await r.prefill({ seq: `${tag}a`, ids: a }));
       const tb = argmax(await r.prefill({ seq: `${tag}b`, ids: b }));
@@ -225,24 +225,37 @@ describe('slot KV cache in place', () => {
         { seq: `${tag}b`, start: b.length, length: 1 },
       ];
       const cChunk = { seq: `${tag}c`, start: 0, length: 16 };
+      const dChunk = { seq: `${tag}d`, start: 0, length: d.length };
       let rows: ActArray;
+      let dRows: ActArray;
       if (mixed) {
-        const h = await r.layers(await r.embed([ta, tb, ...c.slice(0, 16)]), [...dec, cChunk]);
-        rows = h.subarray(0, 2 * H);
+        const h = await r.layers(await r.embed([ta, ...c.slice(0, 16), tb, ...d]), [dec[0], cChunk, dec[1], dChunk]);
+        expect(new Set(r.lastPasses), 'passes in every range').toEqual(new Set([2]));
+        rows = new Float32Array([...h.subarray(0, H), ...h.subarray(17 * H, 18 * H)]);
+        dRows = h.subarray(18 * H);
+        const solo = await r.layers(await r.embed(c.slice(16, 20)), [{ seq: `${tag}c`, start: 16, length: 4 }]);
+        expect(solo.length).toBe(4 * H);
+        expect(new Set(r.lastPasses), 'a lone chunk').toEqual(new Set([1]));
       } else {
         rows = await r.layers(await r.embed([ta, tb]), dec);
+        expect(new Set(r.lastPasses), 'decode rows alone').toEqual(new Set([1]));
+        expect(r.lastPasses.length).toBeGreaterThan(1);
         await r.layers(await r.embed(c.slice(0, 16)), [cChunk]);
+        dRows = await r.layers(await r.embed(d), [dChunk]);
+        await r.layers(await r.embed(c.slice(16, 20)), [{ seq: `${tag}c`, start: 16, length: 4 }]);
       }
       const decodeLogits = await r.logits(rows, 2);
-      const rest = await r.layers(await r.embed(c.slice(16)), [{ seq: `${tag}c`, start: 16, length: c.length - 16 }]);
-      const cLogits = await r.logits(rest.subarray((c.length - 17) * H), 1);
-      ['a', 'b', 'c'].forEach((x) => r.release(`${tag}${x}`));
-      return { decodeLogits, cLogits };
+      const dLogits = await r.logits(dRows.subarray((d.length - 1) * H), 1);
+      const rest = await r.layers(await r.embed(c.slice(20)), [{ seq: `${tag}c`, start: 20, length: c.length - 20 }]);
+      const cLogits = await r.logits(rest.subarray((c.length - 21) * H), 1);
+      ['a', 'b', 'c', 'd'].forEach((x) => r.release(`${tag}${x}`));
+      return { decodeLogits, cLogits, dLogits };
     };
     const plain = await run('u', false);
     const mixed = await run('m', true);
     expect(maxAbsDiff(mixed.decodeLogits, plain.decodeLogits)).toBe(0);
     expect(maxAbsDiff(mixed.cLogits, plain.cLogits)).toBe(0);
+    expect(maxAbsDiff(mixed.dLogits, plain.dLogits)).toBe(0);
     expect(plain.decodeLogits.length).toBe(2 * V);
   });
 

@@ -50,6 +50,11 @@ export class ModelRunner {
     return this.embedRunner.run(ids);
   }
 
+  /** onnxruntime runs per range in the last `layers` call, in ring order. */
+  get lastPasses(): number[] {
+    return this.ranges.map((r) => r.runner.lastPasses);
+  }
+
   /** Runs hidden states through every range of the ring; returns the final residual stream. */
   async layers(hidden: ActArray, chunks: SeqChunk[]): Promise<ActArray> {
     let h = hidden;

@@ -119,6 +119,25 @@ export class SlotKvCache {
    * fork); any other start must equal the positions already held. Nothing changes when the batch cannot fit.
    */
   prepare(chunks: SeqChunk[]): SlotWindow {
+    this.admit(chunks);
+    return this.window(chunks.map((c) => c.seq));
+  }
+
+  /**
+   * As `prepare`, for a pass of two groups: `rows` (decode rows, one window) and one prefill `chunk` (a window of
+   * its own slot). Either may be absent; an absent group's window is empty. The chunk's slot is read after the
+   * rows' window is made, since making it may swap the chunk's slot.
+   */
+  prepareMixed(rows: SeqChunk[], chunk?: SeqChunk): { rows: SlotWindow; chunk: SlotWindow } {
+    this.admit(chunk ? [...rows, chunk] : rows);
+    const win = rows.length ? this.window(rows.map((c) => c.seq)) : { lo: 0, rows: 0, rowOf: [] };
+    const own = chunk ? { lo: this.seqs.get(chunk.seq)!.slot, rows: 1, rowOf: [0] } : { lo: 0, rows: 0, rowOf: [] };
+    return { rows: win, chunk: own };
+  }
+
+  /** Validates a batch, makes room for it and creates (or forks) its new sequences. */
+  private admit(chunks: SeqChunk[]): void {
+    if (new Set(chunks.map((c) => c.seq)).size !== chunks.length) throw new RangeError('a sequence appears twice in one batch');
     for (const c of chunks) {
       const s = this.seqs.get(c.seq);
       if (c.from !== undefined) {
@@ -150,7 +169,6 @@ export class SlotKvCache {
       else this.seqs.set(c.seq, (s = { slot: this.freeSlot(), length: 0, lastUsed: now }));
       if (c.from !== undefined) this.fork(this.seqs.get(c.from)!, s, c.start, now);
     }
-    return this.window(chunks.map((c) => c.seq));
   }
 
   /**

@@ -1,16 +1,25 @@
 import { GraphBuilder, floatAttr, scalarTensorAttr } from '@ivl/onnx-graph';
 import { BundleManifest } from '../manifest';
-import { slotAttention, slotAttentionShared } from './slot-attention';
+import { SlotGroup, reshapeTo, slotAttention, slotGroupShared } from './slot-attention';
 import { WeightBinder } from './weight-binder';
 
+/** Input and output names of the two row groups a layers graph runs in one pass. */
+export const LAYER_GROUPS = [
+  { hidden: 'hidden', pastLen: 'past_len', pastKey: 'past_key', pastValue: 'past_value', out: 'hidden_out', newKey: 'new_key', newValue: 'new_value' },
+  { hidden: 'chunk_hidden', pastLen: 'chunk_past_len', pastKey: 'chunk_past_key', pastValue: 'chunk_past_value', out: 'chunk_hidden_out', newKey: 'chunk_new_key', newValue: 'chunk_new_value' },
+] as const;
+
 /**
- * Qwen2 decoder layers [from, to) over a slot KV cache: `past_key.i` / `past_value.i` [B, Hkv, C, D] are rows of
- * the stage's slot buffers (read in place), `past_len` [B] how many positions of each row are valid, `hidden`
- * [B, S, H] the S new positions of each row (S = 1 for a decode step, a chunk for prefill). The graph returns the
- * residual stream and only the new positions' keys and values (`new_key.i` / `new_value.i` [B, Hkv, S, D]), which
- * the runtime writes into its buffers. Residual adds are fused into SkipSimplifiedLayerNormalization; hidden
- * states in and out are the residual stream after a whole layer, so any split point gives the same numbers.
- * `kvType` is the element type of the cache (fp16 halves it for fp32-activation graphs).
+ * Qwen2 decoder layers [from, to) over a slot KV cache, for two groups of rows in one pass: the decode rows of a
+ * step (`hidden` [B, 1, H]) and a prefill chunk (`chunk_hidden` [Bc, Sc, H]); either may be empty. Each group
+ * reads its past from its own window of the stage's slot buffers (`past_key.i` / `chunk_past_key.i`
+ * [B, Hkv, C, D], zero-copy) with `past_len` [B] valid positions per row. The groups' rows are joined for every
+ * token-wise part (norms, projections, MLP), so the layer weights are read once per step however the step is
+ * mixed, and split only for attention. The graph returns each group's residual stream and only its new keys and
+ * values (`new_key.i` / `chunk_new_key.i` [B, Hkv, S, D]), which the runtime writes into its buffers. Residual
+ * adds are fused into SkipSimplifiedLayerNormalization; hidden states in and out are the residual stream after a
+ * whole layer, so any split point gives the same numbers. `kvType` is the element type of the cache (fp16 halves
+ * it for fp32-activation graphs).
  */
 export function buildLayersGraph(m: BundleManifest, from: number, to: number, kvType: 'float32' | 'float16' = m.activationType): Uint8Array {
   const l = m.config.llm;
@@ -19,17 +28,33 @@ export function buildLayersGraph(m: BundleManifest, from: number, to: number, kv
   const g = new GraphBuilder(`ivl_layers_${from}_${to}`);
   const w = new WeightBinder(g, m);
   const H = l.hiddenSize;
+  const G = l.numHeads / l.numKvHeads;
   const eps = floatAttr(l.rmsNormEps);
-  const hidden = g.input('hidden', act, ['batch', 'seq', H]);
-  const pastLen = g.input('past_len', 'int64', ['batch']);
   const rope = { cos: w.tensor('rope.cos'), sin: w.tensor('rope.sin') };
-  const pastDims = ['batch', l.numKvHeads, 'capacity', l.headDim];
-  const newDims = ['batch', l.numKvHeads, 'seq', l.headDim];
   const shape = { numHeads: l.numHeads, numKvHeads: l.numKvHeads, headDim: l.headDim, act, kv: kvType };
-  const pastKeys = Array.from({ length: to - from }, (_, j) => g.input(`past_key.${from + j}`, kvType, pastDims));
-  const shared = slotAttentionShared(g, l.numHeads / l.numKvHeads, hidden, pastLen, pastKeys[0]);
+  const c = (n: number) => g.constInt64([n]);
 
-  let residual = hidden;
+  const groups = LAYER_GROUPS.map((names) => {
+    const grp: SlotGroup = {
+      hidden: g.input(names.hidden, act, [`${names.hidden}_rows`, `${names.hidden}_seq`, H]),
+      pastLen: g.input(names.pastLen, 'int64', [`${names.hidden}_rows`]),
+      pastKey: '',
+    };
+    const pastDims = [`${names.hidden}_rows`, l.numKvHeads, `${names.hidden}_capacity`, l.headDim];
+    const keys = Array.from({ length: to - from }, (_, j) => g.input(`${names.pastKey}.${from + j}`, kvType, pastDims));
+    const values = Array.from({ length: to - from }, (_, j) => g.input(`${names.pastValue}.${from + j}`, kvType, pastDims));
+    grp.pastKey = keys[0];
+    return { names, grp, keys, values, shared: slotGroupShared(g, G, grp) };
+  });
+  const [dec, chunk] = groups;
+  // The pass's rows: every decode row, then every chunk row, as [1, T, H].
+  const flat = (x: string, tokens: string) => reshapeTo(g, x, [c(1), tokens, c(H)]);
+  const rows = g.op('Concat', [flat(dec.grp.hidden, dec.shared.tokens), flat(chunk.grp.hidden, chunk.shared.tokens)], { axis: 1 });
+  const positions = g.op('Concat', [dec.shared.positions, chunk.shared.positions], { axis: 1 });
+  const split = g.op('Concat', [dec.shared.tokens, chunk.shared.tokens], { axis: 0 });
+  const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = l;
+
+  let residual = rows;
   let pending: string | null = null; // the MLP output not yet added to the residual stream
   for (let i = from; i < to; i++) {
     const k = `llm.${i}.`;
@@ -37,22 +62,33 @@ export function buildLayersGraph(m: BundleManifest, from: number, to: number, kv
     // every split point then produces bit-identical numbers.
     pending ??= g.op('ConstantOfShape', [g.op('Shape', [residual])], { value: scalarTensorAttr(act, new Uint8Array(act === 'float32' ? 4 : 2)) });
     const inNorm = g.ms('SkipSimplifiedLayerNormalization', [pending, residual, w.tensor(k + 'in_norm')], { epsilon: eps }, 4);
-    const x = inNorm[0];
     residual = inNorm[3];
-    const pv = g.input(`past_value.${i}`, kvType, pastDims);
-    const qkv = w.linear(x, k + 'qkv', k + 'qkv.bias');
-    const attn = slotAttention(g, shape, shared, qkv, pastKeys[i - from], pv, rope);
-    const o = w.linear(attn.out, k + 'o');
+    const qkv = w.linear(inNorm[0], k + 'qkv', k + 'qkv.bias');
+    const [q0, k0, v0] = g.node('Split', [qkv, g.constInt64([Hq * D, Hkv * D, Hkv * D])], { axis: -1 }, { outputs: 3 });
+    // Rotary over the whole pass (each row at its own position; rotate_half form), then split into the groups.
+    const q1 = g.ms('RotaryEmbedding', [q0, positions, rope.cos, rope.sin], { interleaved: 0, num_heads: Hq })[0];
+    const k1 = g.ms('RotaryEmbedding', [k0, positions, rope.cos, rope.sin], { interleaved: 0, num_heads: Hkv })[0];
+    const byGroup = (x: string) => g.node('Split', [x, split], { axis: 1 }, { outputs: 2 });
+    const [qs, ks, vs] = [byGroup(q1), byGroup(k1), byGroup(v0)];
+    const attn = groups.map((grp, j) => {
+      const a = slotAttention(g, shape, grp.shared, { q: qs[j], k: ks[j], v: vs[j] }, grp.keys[i - from], grp.values[i - from]);
+      g.output(a.newKey, `${grp.names.newKey}.${i}`, kvType, [`${grp.names.hidden}_rows`, Hkv, `${grp.names.hidden}_seq`, D]);
+      g.output(a.newValue, `${grp.names.newValue}.${i}`, kvType, [`${grp.names.hidden}_rows`, Hkv, `${grp.names.hidden}_seq`, D]);
+      return a.out;
+    });
+    const o = w.linear(g.op('Concat', attn, { axis: 1 }), k + 'o');
     const outs = g.ms('SkipSimplifiedLayerNormalization', [o, residual, w.tensor(k + 'post_norm')], { epsilon: eps }, 4);
     residual = outs[3];
-    const x2 = outs[0];
-    const [gate, up] = g.node('Split', [w.linear(x2, k + 'gate_up')], { axis: -1, num_outputs: 2 }, { outputs: 2 });
-    const act1 = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    pending = w.linear(act1, k + 'down');
-    g.output(attn.newKey, `new_key.${i}`, kvType, newDims);
-    g.output(attn.newValue, `new_value.${i}`, kvType, newDims);
+    const [gate, up] = g.node('Split', [w.linear(outs[0], k + 'gate_up')], { axis: -1, num_outputs: 2 }, { outputs: 2 });
+    pending = w.linear(g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]), k + 'down');
   }
-  const out = g.op('Add', [pending!, residual]);
-  g.output(out, 'hidden_out', act, ['batch', 'seq', H]);
+  const [decOut, chunkOut] = g.node('Split', [g.op('Add', [pending!, residual]), split], { axis: 1 }, { outputs: 2 });
+  for (const [grp, out] of [
+    [dec, decOut],
+    [chunk, chunkOut],
+  ] as const) {
+    const dims = g.op('Shape', [grp.grp.hidden]);
+    g.output(g.op('Reshape', [out, dims], { allowzero: 1 }), grp.names.out, act, [`${grp.names.hidden}_rows`, `${grp.names.hidden}_seq`, H]);
+  }
   return g.toModel();
 }
