@@ -35,7 +35,10 @@ import { GapSummary, gapsAround, median, summarizeGaps } from './inter-token-gap
 const env = process.env;
 const preset = env.IVL_BENCH_PRESET ?? '4b';
 const threads = Number(env.IVL_BENCH_THREADS ?? 2);
-const budgets = (env.IVL_BENCH_BUDGETS ?? '64,16,32').split(',').map(Number);
+const budgets = (env.IVL_BENCH_BUDGETS ?? '32,16').split(',').map(Number);
+/** How a step's prefill chunk runs: with the decode rows in one pass (the engine's way), or apart (the baseline). */
+type PassMode = 'fused' | 'separate';
+const modes = (env.IVL_BENCH_PASSES ?? 'fused,separate').split(',') as PassMode[];
 const longTokens = Number(env.IVL_BENCH_LONG ?? 3400);
 const numStreams = Number(env.IVL_BENCH_STREAMS ?? 4);
 const gapsPerSide = Number(env.IVL_BENCH_GAPS ?? 10);
@@ -55,6 +58,7 @@ interface StepRecord {
 }
 
 interface BudgetResult {
+  mode: PassMode;
   budget: number;
   round: number;
   gaps: GapSummary;
@@ -114,34 +118,34 @@ async function longPrompt(tok: IvlTokenizer, s: StageSetup, n: number): Promise<
   return ids.length > n ? ids.slice(0, n) : ids;
 }
 
-async function runBudget(s: StageSetup, tok: IvlTokenizer, budget: number, round: number, short: number[][], long: number[]): Promise<BudgetResult> {
+async function runBudget(s: StageSetup, mode: PassMode, tok: IvlTokenizer, budget: number, round: number, short: number[][], long: number[]): Promise<BudgetResult> {
   const steps: StepRecord[] = [];
   const { scheduler } = engineAt(s, budget, steps);
   const streams = new Streams(s, tok);
   const times = short.map(() => [] as number[]);
-  const seqs = short.map((ids, i) => streams.start(`r${round}-b${budget}-s${i}`, ids, 100_000, times[i]));
+  const seqs = short.map((ids, i) => streams.start(`r${round}-${mode}-b${budget}-s${i}`, ids, 100_000, times[i]));
   seqs.forEach((q) => scheduler.add(q));
   await streams.until(() => times.every((t) => t.length >= 1));
   const from = times.map((t) => t.length - 1);
   await streams.until(() => times.every((t, i) => t.length > from[i] + gapsPerSide));
-  progress(`budget ${budget}: ${numStreams} streams decoding, ${gapsPerSide} gaps each; the ${long.length}-token prompt arrives`);
+  progress(`${mode}, budget ${budget}: ${numStreams} streams decoding, ${gapsPerSide} gaps each; the ${long.length}-token prompt arrives`);
   const longTimes: number[] = [];
   const arrive = performance.now();
-  const longSeq = streams.start(`r${round}-b${budget}-long`, long, 1, longTimes);
+  const longSeq = streams.start(`r${round}-${mode}-b${budget}-long`, long, 1, longTimes);
   scheduler.add(longSeq);
   await streams.until(() => longTimes.length > 0);
   const firstToken = longTimes[0];
-  progress(`budget ${budget}: long prompt's first token after ${((firstToken - arrive) / 1000).toFixed(1)} s; ${gapsPerSide} more gaps`);
+  progress(`${mode}, budget ${budget}: long prompt's first token after ${((firstToken - arrive) / 1000).toFixed(1)} s; ${gapsPerSide} more gaps`);
   const mark = times.map((t) => t.length);
   await streams.until(() => times.every((t, i) => t.length >= mark[i] + gapsPerSide));
   seqs.forEach((q) => scheduler.cancel(q));
   await Promise.all([...seqs, longSeq].map((q) => q.done));
-  const result: BudgetResult = { budget, round, gaps: summarizeGaps(gapsAround(times, from, arrive, firstToken)), ttftMs: firstToken - arrive, steps };
+  const result: BudgetResult = { mode, budget, round, gaps: summarizeGaps(gapsAround(times, from, arrive, firstToken)), ttftMs: firstToken - arrive, steps };
   if (env.IVL_BENCH_STEPS_OUT) {
     // Every step's composition and time, for a closer look (e.g. bench/.artifacts/latency-steps.json).
     mkdirSync(dirname(env.IVL_BENCH_STEPS_OUT), { recursive: true });
     const old = existsSync(env.IVL_BENCH_STEPS_OUT) ? JSON.parse(readFileSync(env.IVL_BENCH_STEPS_OUT, 'utf8')) : {};
-    writeFileSync(env.IVL_BENCH_STEPS_OUT, JSON.stringify({ ...old, [`${round}/${budget}`]: { steps, arrive, firstToken, times } }));
+    writeFileSync(env.IVL_BENCH_STEPS_OUT, JSON.stringify({ ...old, [`${round}/${mode}/${budget}`]: { steps, arrive, firstToken, times } }));
   }
   await new Promise((r) => setTimeout(r, 100)); // the releases reach the stage thread
   return result;
@@ -207,25 +211,32 @@ async function main() {
   const t0 = Date.now();
   const load0 = loadavg()[0];
   const { dir, manifest } = benchBundle(preset);
-  progress(`bundle ${dir}; starting the stage thread (${threads} threads)`);
-  const s = await setUpStage({ ...WORKER_DEFAULTS, model: dir, dtype: manifest.dtype, plan: 'card:1', stage: 0, peers: ['127.0.0.1:0'], threads, pipelineId: 'bench-latency', log: progress });
+  progress(`bundle ${dir}; starting a stage thread (${threads} threads) for each of ${modes.join(', ')}`);
+  const setups = new Map<PassMode, StageSetup>();
+  for (const mode of modes) {
+    const opts = { ...WORKER_DEFAULTS, model: dir, dtype: manifest.dtype, plan: 'card:1', stage: 0, peers: ['127.0.0.1:0'], threads, pipelineId: `bench-latency-${mode}`, log: progress };
+    setups.set(mode, await setUpStage({ ...opts, separatePrefillPass: mode === 'separate' }));
+  }
+  const s = setups.get(modes[0])!;
   const tok = await loadTokenizer(manifest.source.dir);
   const topics = ['rivers', 'mountains', 'harbours', 'forests', 'deserts', 'glaciers', 'islands', 'valleys'];
   const short = await Promise.all(Array.from({ length: numStreams }, async (_, i) => (await prepareInput(tok, manifest.config, { question: `Tell me a long story about ${topics[i % topics.length]}.` })).ids));
   const long = await longPrompt(tok, s, longTokens);
   progress(`prompts: ${numStreams} short (${short.map((x) => x.length).join(', ')} tokens), one long (${long.length} tokens); budgets ${budgets.join(', ')}`);
   // One warm-up so the first budget does not pay for onnxruntime's first runs of each shape.
-  await runWarmup(s, tok, long);
+  for (const x of setups.values()) await runWarmup(x, tok, long);
   const results: BudgetResult[] = [];
   const loads: number[] = [load0];
-  // Rounds visit the budgets in alternating order, so a change in the shared machine's load falls on all alike.
+  // Rounds visit the (pass mode, budget) pairs in alternating order, so a change in the shared machine's load falls
+  // on all alike.
+  const pairs = modes.flatMap((mode) => budgets.map((b) => [mode, b] as const));
   for (let round = 0; round < rounds; round++) {
-    for (const b of round % 2 ? [...budgets].reverse() : budgets) {
-      const r = await runBudget(s, tok, b, round, short, long);
+    for (const [mode, b] of round % 2 ? [...pairs].reverse() : pairs) {
+      const r = await runBudget(setups.get(mode)!, mode, tok, b, round, short, long);
       results.push(r);
       loads.push(loadavg()[0]);
       const g = r.gaps;
-      progress(`round ${round + 1}/${rounds}, budget ${b}: median gap ${g.medianMs.toFixed(0)} ms (before ${g.medianBeforeMs.toFixed(0)} ms), largest ${g.maxMs.toFixed(0)} ms (${g.maxPhase}), TTFT ${(r.ttftMs / 1000).toFixed(1)} s`);
+      progress(`round ${round + 1}/${rounds}, ${mode}, budget ${b}: median gap ${g.medianMs.toFixed(0)} ms (before ${g.medianBeforeMs.toFixed(0)} ms), largest ${g.maxMs.toFixed(0)} ms (${g.maxPhase}), TTFT ${(r.ttftMs / 1000).toFixed(1)} s`);
     }
   }
   // The long prompt with nothing decoding, at each budget and a large one: what the budget costs a prompt alone.
@@ -234,23 +245,23 @@ async function main() {
   const chatLine = await imageChat(s, tok);
   progress(chatLine);
   await new Promise((r) => setTimeout(r, 200)); // the last releases reach the stage thread before it closes
-  await s.model.close();
+  for (const x of setups.values()) await x.model.close();
   const minutes = ((Date.now() - t0) / 60000).toFixed(1);
   const L = manifest.config.llm.numLayers;
-  const rows = [...results].sort((a, b) => budgets.indexOf(a.budget) - budgets.indexOf(b.budget) || a.round - b.round).map((r) => {
+  const rows = [...results].sort((a, b) => modes.indexOf(a.mode) - modes.indexOf(b.mode) || budgets.indexOf(a.budget) - budgets.indexOf(b.budget) || a.round - b.round).map((r) => {
     const g = r.gaps;
     const verdict = g.maxMs / g.medianMs <= 3 ? 'yes' : 'no';
-    return `| ${r.budget} | ${r.round + 1} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.p95Ms.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s |`;
+    return `| ${r.mode === 'fused' ? 'one pass' : 'chunk apart'} | ${r.budget} | ${r.round + 1} | ${g.medianBeforeMs.toFixed(0)} ms | ${g.medianMs.toFixed(0)} ms | ${g.p95Ms.toFixed(0)} ms | ${g.maxMs.toFixed(0)} ms (${g.maxPhase}) | **${(g.maxMs / g.medianMs).toFixed(2)}** (${verdict}) | ${(g.maxMs / g.medianBeforeMs).toFixed(2)} | ${stepMs(r, false)} | ${stepMs(r, true)} | ${slowest(r)} | ${(r.ttftMs / 1000).toFixed(1)} s |`;
   });
   const md = [
     '## A long prompt arriving while answers decode (`npm run bench:latency`)',
     '',
-    `Command: \`flock /work/heavy.lock npm run bench:latency\` (IVL_BENCH_PRESET=${preset}, IVL_BENCH_THREADS=${threads}, IVL_BENCH_BUDGETS=${budgets.join(',')}, IVL_BENCH_GAPS=${gapsPerSide}, IVL_BENCH_ROUNDS=${rounds}${env.IVL_BENCH_BUNDLE ? `, IVL_BENCH_BUNDLE=${env.IVL_BENCH_BUNDLE}` : ''}${env.IVL_BENCH_MODEL ? `, IVL_BENCH_MODEL=${env.IVL_BENCH_MODEL}` : ''}). Machine: ${machineLine()}; load average (\`uptime\`, 1 min) ${loads.map((x) => x.toFixed(1)).join(' → ')} at the start and after each budget. Model: the \`${preset}\` preset, ${manifest.dtype} weights, all ${L} layers on one stage (plan card:1), ${threads} onnxruntime threads, driven through the engine core as a worker wires it (\`wireEngineCore\`: Scheduler + RingExecutor + the stage's onnxruntime thread). ${numStreams} streams decode greedily (prompts of ${short[0].length} tokens); after ${gapsPerSide} gaps each, a request with a ${long.length}-token text prompt arrives; the gaps are every stream's inter-token gaps from then until ${gapsPerSide} gaps after the long prompt's first token. ${rounds} rounds, each visiting every budget (in reverse order every other round, so the shared machine's changing load falls on all alike); the whole run took ${minutes} min.`,
+    `Command: \`flock /work/heavy.lock npm run bench:latency\` (IVL_BENCH_PRESET=${preset}, IVL_BENCH_THREADS=${threads}, IVL_BENCH_BUDGETS=${budgets.join(',')}, IVL_BENCH_PASSES=${modes.join(',')}, IVL_BENCH_GAPS=${gapsPerSide}, IVL_BENCH_ROUNDS=${rounds}${env.IVL_BENCH_BUNDLE ? `, IVL_BENCH_BUNDLE=${env.IVL_BENCH_BUNDLE}` : ''}${env.IVL_BENCH_MODEL ? `, IVL_BENCH_MODEL=${env.IVL_BENCH_MODEL}` : ''}). Machine: ${machineLine()}; load average (\`uptime\`, 1 min) ${loads.map((x) => x.toFixed(1)).join(' → ')} at the start and after each budget. Model: the \`${preset}\` preset, ${manifest.dtype} weights, all ${L} layers on one stage (plan card:1), ${threads} onnxruntime threads, driven through the engine core as a worker wires it (\`wireEngineCore\`: Scheduler + RingExecutor + the stage's onnxruntime thread). ${numStreams} streams decode greedily (prompts of ${short[0].length} tokens); after ${gapsPerSide} gaps each, a request with a ${long.length}-token text prompt arrives; the gaps are every stream's inter-token gaps from then until ${gapsPerSide} gaps after the long prompt's first token. Two ways of running a step that carries a prefill chunk, each on its own stage thread: "one pass" (the engine's: the decode rows and the chunk in one run of the layers graph, one read of the weights) and "chunk apart" (the baseline: the decode rows, then the chunk, as two runs). ${rounds} rounds, each visiting every pass mode and budget (in reverse order every other round, so the shared machine's changing load falls on all alike); the whole run took ${minutes} min.`,
     '',
     'Target (issue 9): the largest gap ≤ 3× the median gap. "Median" is over all gaps (before, during and after the prefill), as the target reads; "undisturbed" is the median before the long prompt arrived, which the gap ratio against it shows without the prefill steps weighing on the median.',
     '',
-    '| prefill budget | round | undisturbed gap (median) | median gap | p95 gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| step | prefill budget | round | undisturbed gap (median) | median gap | p95 gap | largest gap | largest ÷ median (≤ 3?) | largest ÷ undisturbed | step: decode rows only | step: decode rows + a full chunk | slowest step | long prompt TTFT |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     alone.size ? `The long prompt alone (nothing decoding), time to first token by budget: ${[...alone].map(([b, ms]) => `${b} → ${(ms / 1000).toFixed(1)} s`).join(', ')}.` : '',

@@ -11,17 +11,23 @@ import { buildVisionGraph } from './graphs/vision-graph';
 export const GRAPH_VERSION = 6;
 
 /** `kv` is the KV cache's element type when it differs from the activations' (fp16 cache for an fp32 graph). */
-export type GraphSpec = { kind: 'vision' } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number; kv?: 'float32' | 'float16' };
+/** A vision spec with `from`/`to` is a part of the encoder's layers (buildVisionGraph). */
+export type GraphSpec = { kind: 'vision'; from?: number; to?: number } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number; kv?: 'float32' | 'float16' };
 
 export function graphFileName(spec: GraphSpec): string {
-  const base = spec.kind === 'layers' ? `layers.${spec.from}-${spec.to}.slot-kv${spec.kv ? `-${spec.kv}` : ''}` : spec.kind;
+  const base =
+    spec.kind === 'layers'
+      ? `layers.${spec.from}-${spec.to}.slot-kv${spec.kv ? `-${spec.kv}` : ''}`
+      : spec.kind === 'vision' && spec.from !== undefined
+        ? `vision.${spec.from}-${spec.to}`
+        : spec.kind;
   return `${base}.v${GRAPH_VERSION}.onnx`;
 }
 
 export function buildGraph(m: BundleManifest, spec: GraphSpec): Uint8Array {
   switch (spec.kind) {
     case 'vision':
-      return buildVisionGraph(m);
+      return buildVisionGraph(m, spec.from, spec.to);
     case 'embed':
       return buildEmbedGraph(m);
     case 'tail':

@@ -8,6 +8,8 @@ export interface LayerRangeOptions extends SessionOptions, SlotKvOptions {
   kvBudgetBytes?: number;
   /** Element type of the KV cache; 'float16' halves it for fp32-activation bundles (default: the activations'). */
   kvType?: ActType;
+  /** Run every prefill chunk in a pass of its own, apart from the decode rows (the unfused baseline for benchmarks). */
+  separatePrefillPass?: boolean;
 }
 
 /**
@@ -30,6 +32,7 @@ export class LayerRangeRunner {
     readonly kv: SlotKvCache,
     private readonly hidden: number,
     readonly actType: ActType,
+    private readonly separatePrefillPass: boolean,
   ) {}
 
   static async create(bundleDir: string, m: BundleManifest, from: number, to: number, opts: LayerRangeOptions = {}): Promise<LayerRangeRunner> {
@@ -38,7 +41,7 @@ export class LayerRangeRunner {
     const path = ensureGraph(bundleDir, m, { kind: 'layers', from, to, ...(kvType !== m.activationType ? { kv: kvType } : {}) });
     const { session, provider } = await createSession(path, opts);
     const kv = new SlotKvCache(kvType, to - from, l.numKvHeads, l.headDim, opts.kvBudgetBytes ?? 4 * 1024 ** 3, opts);
-    return new LayerRangeRunner(from, to, session, provider, kv, l.hiddenSize, m.activationType);
+    return new LayerRangeRunner(from, to, session, provider, kv, l.hiddenSize, m.activationType, opts.separatePrefillPass ?? false);
   }
 
   get numLayers(): number {
@@ -61,16 +64,19 @@ export class LayerRangeRunner {
       const decode = chunks.map((c, i) => i).filter((i) => chunks[i].length === 1);
       const prefill = chunks.map((c, i) => i).filter((i) => chunks[i].length > 1);
       if (!prefill.length) return (await this.pass(hidden, chunks, undefined)).rows;
+      const fuse = !this.separatePrefillPass;
       // A mixed step: the decode rows and the first prefill chunk share one pass (one read of the weights); any
       // further chunk runs in a pass of its own.
       const out = allocAct(this.actType, hidden.length);
       const part = (i: number) => hidden.subarray(offsets[i] * H, (offsets[i] + chunks[i].length) * H) as ActArray;
       const x = allocAct(this.actType, decode.length * H);
       decode.forEach((i, j) => x.set(part(i) as never, j * H));
+      const put = (rowsOf: number[], y: ActArray) => rowsOf.forEach((i, j) => out.set(y.subarray(j * H, (j + 1) * H) as never, offsets[i] * H));
+      if (!fuse && decode.length) put(decode, (await this.pass(x, decode.map((i) => chunks[i]), undefined)).rows);
       for (const [k, p] of prefill.entries()) {
-        const rowsOf = k === 0 ? decode : [];
-        const y = await this.pass(k === 0 ? x : x.subarray(0, 0), rowsOf.map((i) => chunks[i]), { chunk: chunks[p], hidden: part(p) });
-        rowsOf.forEach((i, j) => out.set(y.rows.subarray(j * H, (j + 1) * H) as never, offsets[i] * H));
+        const rowsOf = fuse && k === 0 ? decode : [];
+        const y = await this.pass(rowsOf.length ? x : x.subarray(0, 0), rowsOf.map((i) => chunks[i]), { chunk: chunks[p], hidden: part(p) });
+        put(rowsOf, y.rows);
         out.set(y.chunk as never, offsets[p] * H);
       }
       return out;

@@ -259,6 +259,28 @@ describe('slot KV cache in place', () => {
     expect(plain.decodeLogits.length).toBe(2 * V);
   });
 
+  it('the unfused baseline (separatePrefillPass) runs the decode rows and each chunk apart, with the same numbers', async () => {
+    const dir = tinyCheckpoint('tiny');
+    const { dir: b, manifest } = ensureBundle(dir, { dtype: 'fp32', cacheDir: cache });
+    const plan = cardPlan(1, manifest.config.llm.numLayers);
+    const H = manifest.config.llm.hiddenSize;
+    const out: ActArray[] = [];
+    for (const separatePrefillPass of [false, true]) {
+      const r = await ModelRunner.create(b, manifest, plan, { threads: 1, separatePrefillPass });
+      const rng = new Rng(43);
+      const [a, c] = [promptIds(rng, 6), promptIds(rng, 20)];
+      const ta = argmax(await r.prefill({ seq: 'a', ids: a }));
+      const h = await r.layers(await r.embed([ta, ...c.slice(0, 12)]), [
+        { seq: 'a', start: a.length, length: 1 },
+        { seq: 'c', start: 0, length: 12 },
+      ]);
+      expect(r.lastPasses, `separatePrefillPass ${separatePrefillPass}`).toEqual([separatePrefillPass ? 2 : 1]);
+      out.push(h);
+    }
+    expect(out[0].length).toBe(13 * H);
+    expect(maxAbsDiff(out[0], out[1])).toBe(0);
+  });
+
   it('an fp16 KV cache (fp32 activations) stays within 5e-4 of the logit scale of the fp32 cache, same greedy tokens', async () => {
     const dir = tinyCheckpoint('tiny');
     const { dir: b, manifest } = ensureBundle(dir, { dtype: 'fp32', cacheDir: cache });

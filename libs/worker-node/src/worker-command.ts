@@ -29,6 +29,7 @@ export function workerCommand(): Command {
     .option('--vision-cache-mb <n>', 'stage 0: image embeddings kept per tile for repeated images (0 = off)', Number, d.visionCacheMb)
     .option('--prefix-cache <on|off>', 'stage 0: reuse the KV of earlier prompts and chat turns (the prefix cache)', onOff, d.prefixCache)
     .option('--media-threads <n>', 'stage 0: threads decoding and tiling images and videos (also the most decoded at once)', Number, d.mediaThreads)
+    .option('--vision-parts <n>', 'stage 0: calls one tile\'s vision pass is split into, so decode steps run between them (default 1 on CUDA, 6 on CPU)', Number)
     .option('--max-batch <n>', 'stage 0: most sequences per decode micro-batch', Number, d.maxBatch)
     .option('--prefill-chunk <n>', 'stage 0: prefill positions per step, next to its decode rows (default 512 on CUDA, 32 on CPU)', Number)
     .option('--max-in-flight <n>', 'stage 0: micro-batches round the ring at once (default: number of stages)', Number)

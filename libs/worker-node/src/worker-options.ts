@@ -35,6 +35,12 @@ export interface WorkerOptions {
    * decoded at once (each holds its decoded RGB, 150 MB at 50 MP, until tiled).
    */
   mediaThreads: number;
+  /**
+   * Stage 0: the vision encoder's layers as this many graphs, each a call of its own on the stage thread, so the
+   * ring's steps run between the parts of a tile (a 4b tile is ≈2.4 s of vision on 2 CPU cores). Unset: 1 on CUDA,
+   * 6 on CPU.
+   */
+  visionParts?: number;
   /** Stage 0: most sequences in one decode micro-batch. */
   maxBatch: number;
   /**
@@ -44,6 +50,11 @@ export interface WorkerOptions {
    * prompt another 40% for little shorter gaps).
    */
   prefillChunk?: number;
+  /**
+   * Run each prefill chunk as a pass of its own instead of in the step's one pass with the decode rows: the layout
+   * before steps were fused, kept as the baseline `npm run bench:latency` measures against (no CLI flag).
+   */
+  separatePrefillPass?: boolean;
   /** Stage 0: micro-batches in flight round the ring; defaults to the number of stages. */
   maxInFlight?: number;
   /** Stage 0: an in-flight micro-batch that has not come back after this long fails its sequences. */
@@ -62,6 +73,11 @@ export interface WorkerOptions {
 /** The prefill token budget per step for a device (see WorkerOptions.prefillChunk). */
 export function defaultPrefillChunk(device: string): number {
   return device.startsWith('cuda') ? 512 : 32;
+}
+
+/** How many calls one tile's vision pass is split into for a device (see WorkerOptions.visionParts). */
+export function defaultVisionParts(device: string): number {
+  return device.startsWith('cuda') ? 1 : 6;
 }
 
 export const WORKER_DEFAULTS = {

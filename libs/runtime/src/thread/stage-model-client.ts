@@ -56,6 +56,7 @@ export class StageModelClient {
     const worker = new Worker(findThreadEntry('ort-thread.js'), { workerData: cfg });
     const client = new StageModelClient(worker);
     const info = (await client.call('init', [])) as StageModelInfo;
+    client.visionParts = info.visionParts;
     return { client, info };
   }
 
@@ -75,6 +76,9 @@ export class StageModelClient {
    */
   visionTilesPerCall = 1;
 
+  /** Calls per tile group: the encoder's parts, each a call, so steps run between the parts of a tile too. */
+  private visionParts = 1;
+
   /** Per-tile embedding cache (stage 0); undefined = off. */
   visionCache?: TileEmbeddingCache;
 
@@ -84,7 +88,7 @@ export class StageModelClient {
    */
   async vision(pixels: Float32Array, numTiles: number, tileKeys?: string[]): Promise<ActArray> {
     const k = this.visionCache ? 1 : Math.max(1, this.visionTilesPerCall);
-    if (numTiles <= k && !this.visionCache) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+    if (numTiles <= k && !this.visionCache && this.visionParts <= 1) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
     const per = pixels.length / numTiles;
     const parts: ActArray[] = [];
     for (let t = 0; t < numTiles; t += k) {
@@ -93,7 +97,7 @@ export class StageModelClient {
       const key = this.visionCache ? (n === 1 && tileKeys?.[t]) || TileEmbeddingCache.key(tile) : '';
       let rows = this.visionCache?.get(key);
       if (!rows) {
-        rows = (await this.call('runVision', [tile, n])) as ActArray;
+        rows = await this.visionTiles(tile, n);
         this.visionCache?.set(key, rows);
       }
       parts.push(rows);
@@ -105,6 +109,14 @@ export class StageModelClient {
       o += p.length;
     }
     return out;
+  }
+
+  /** A few tiles through every part of the encoder, one call per part. */
+  private async visionTiles(tile: Float32Array, n: number): Promise<ActArray> {
+    if (this.visionParts <= 1) return (await this.call('runVision', [tile, n])) as ActArray;
+    let x: ActArray = tile;
+    for (let p = 0; p < this.visionParts; p++) x = (await this.call('runVisionPart', [p, x, n])) as ActArray;
+    return x;
   }
 
   front(input: FrontInput): Promise<ActArray> {

@@ -18,6 +18,10 @@ export interface StageModelConfig {
   kvBudgetBytes: number;
   /** KV cache element type (default: the activations'). */
   kvType?: 'float32' | 'float16';
+  /** Stage 0: the vision encoder's layers as this many graphs, each a call of its own (default 1). */
+  visionParts?: number;
+  /** Each prefill chunk in a pass of its own (the unfused baseline; LayerRangeOptions). */
+  separatePrefillPass?: boolean;
 }
 
 export interface StageModelInfo {
@@ -26,6 +30,8 @@ export interface StageModelInfo {
   hidden: number;
   vocab: number;
   kvCapacityTokens: number;
+  /** Calls one tile's vision pass takes (`runVisionPart` 0 … visionParts − 1); 0 off stage 0. */
+  visionParts: number;
 }
 
 export interface FrontInput {
@@ -67,10 +73,10 @@ export class StageModel {
     // The KV budget is shared by the stage's ranges in proportion to their layers.
     for (const [a, b] of ranges) {
       const share = layers ? Math.floor((this.cfg.kvBudgetBytes * (b - a)) / layers) : this.cfg.kvBudgetBytes;
-      this.runners.push(await LayerRangeRunner.create(this.cfg.bundleDir, m, a, b, { ...this.cfg.session, kvBudgetBytes: share, kvType: this.cfg.kvType }));
+      this.runners.push(await LayerRangeRunner.create(this.cfg.bundleDir, m, a, b, { ...this.cfg.session, kvBudgetBytes: share, kvType: this.cfg.kvType, separatePrefillPass: this.cfg.separatePrefillPass }));
     }
     if (this.cfg.head) {
-      this.vision = await VisionRunner.create(this.cfg.bundleDir, m, this.cfg.session);
+      this.vision = await VisionRunner.create(this.cfg.bundleDir, m, { ...this.cfg.session, parts: this.cfg.visionParts });
       this.embed = await EmbedRunner.create(this.cfg.bundleDir, m, this.cfg.session);
       this.tail = await TailRunner.create(this.cfg.bundleDir, m, this.cfg.session);
     }
@@ -80,6 +86,7 @@ export class StageModel {
       hidden: this.hidden,
       vocab: m.config.llm.vocabSize,
       kvCapacityTokens: this.stats().kvCapacityTokens,
+      visionParts: this.vision?.partCount ?? 0,
     };
   }
 
@@ -96,6 +103,11 @@ export class StageModel {
 
   async runVision(pixels: Float32Array, numTiles: number): Promise<ActArray> {
     return this.need(this.vision, 'vision').run(pixels, numTiles);
+  }
+
+  /** One part of the vision encoder for a few tiles (VisionRunner.runPart). */
+  async runVisionPart(part: number, input: ActArray, numTiles: number): Promise<ActArray> {
+    return this.need(this.vision, 'vision').runPart(part, input, numTiles);
   }
 
   /** Stage 0 before the ring: embeddings, image rows merged, then the first layer range. */
