@@ -9,20 +9,19 @@
  * prefix cache.
  *
  * Env: IVL_BENCH_BUNDLE / IVL_BENCH_MODEL (see bench-bundle.ts), IVL_BENCH_PRESET (4b; `tiny` for a quick check
- * of the harness), IVL_BENCH_THREADS (2), IVL_BENCH_BUDGETS (comma list, default `64,16,32`: the first is the
- * worker's CPU default before this benchmark), IVL_BENCH_LONG (3400 prompt tokens), IVL_BENCH_STREAMS (4),
+ * of the harness), IVL_BENCH_THREADS (2), IVL_BENCH_BUDGETS (comma list, default `32,16`: the first is the
+ * worker's CPU default), IVL_BENCH_PASSES (`fused,separate`: the step's chunk in one pass with the decode rows, and
+ * the baseline with the chunk apart; each on a stage thread of its own), IVL_BENCH_LONG (3400 prompt tokens), IVL_BENCH_STREAMS (4),
  * IVL_BENCH_GAPS (10 gaps per stream before and after the long prompt), IVL_BENCH_ROUNDS (2 visits of every budget), IVL_BENCH_ALONE (1: also time the long
  * prompt alone at each budget and at IVL_BENCH_ALONE_LARGE, 256; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1),
  * IVL_BENCH_WRITE (1: write BENCHMARKS.md; 0 = print only), IVL_BENCH_STEPS_OUT (a JSON file for every step).
  * A larger run: more streams (IVL_BENCH_STREAMS=8), more budgets (IVL_BENCH_BUDGETS=64,8,16,32,128), more gaps.
  */
-import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import * as engineCore from '@ivl/engine-core';
 import { MicroBatch, Sequence } from '@ivl/engine-core';
-import { GREEDY, SequenceDecoder } from '@ivl/generation';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { prepareInput } from '@ivl/requests';
 import { TileEmbeddingCache } from '@ivl/runtime';
@@ -31,6 +30,7 @@ import { syntheticImage } from '../../test/support/images';
 import { machineLine, writeBenchSection } from '../benchmarks-file';
 import { benchBundle } from './bench-bundle';
 import { GapSummary, gapsAround, median, summarizeGaps } from './inter-token-gaps';
+import { Streams } from './timed-streams';
 
 const env = process.env;
 const preset = env.IVL_BENCH_PRESET ?? '4b';
@@ -75,37 +75,6 @@ function engineAt(s: StageSetup, budget: number, steps: StepRecord[]) {
   };
   const onRelease = (q: Sequence) => void s.model.release([q.id]).catch(() => undefined);
   return wireEngineCore(s.model, undefined, { ...WORKER_DEFAULTS, prefillChunk: budget }, { hidden: s.info.hidden, vocab: s.info.vocab, numStages: 1 }, { onRelease, onBatchDone });
-}
-
-/** Sequences whose token timestamps are recorded, and a way to wait until a condition on them holds. */
-class Streams {
-  private readonly tick = new EventEmitter();
-  constructor(
-    private readonly s: StageSetup,
-    private readonly tok: IvlTokenizer,
-  ) {
-    this.tick.setMaxListeners(100);
-  }
-
-  start(id: string, ids: number[], maxNewTokens: number, times: number[], imageRows?: Sequence['imageRows']): Sequence {
-    const decoder = new SequenceDecoder(this.tok, ids, { params: { ...GREEDY, maxNewTokens, ignoreEos: true }, eosTokenIds: this.s.manifest.generation.eosTokenIds, seed: 0 });
-    return new Sequence(id, ids, ids.length, decoder, imageRows, this.s.manifest.config.imageContextTokenId, this.s.info.hidden, () => {
-      times.push(performance.now());
-      this.tick.emit('step');
-    });
-  }
-
-  until(ok: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!ok()) return;
-        this.tick.off('step', check);
-        resolve();
-      };
-      this.tick.on('step', check);
-      check();
-    });
-  }
 }
 
 /** A chat prompt of exactly `n` tokens: the template around a question cut to fit. */
