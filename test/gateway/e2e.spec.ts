@@ -148,7 +148,7 @@ describe.skipIf(!!reason)(`against a local cluster (ivl up)${reason ? ` — skip
     expect(ok.choices[0].finish_reason).toBeTruthy();
   }, 60_000);
 
-  it('gRPC Generate streams the same text as REST', async () => {
+  it('gRPC Generate streams the same text as REST, and reports the prefix cache in Usage.cached_tokens', async () => {
     const messages = [{ role: 'user', content: 'Tell me a story.' }];
     const rest = await openai.chat.completions.create({ ...greedy, messages } as never);
     const client = servingClient(cluster.grpcPort!);
@@ -161,7 +161,14 @@ describe.skipIf(!!reason)(`against a local cluster (ivl up)${reason ? ` — skip
     });
     const text = events.filter((e) => e.delta).map((e) => e.delta.text).join('');
     expect(text).toBe((rest as OpenAI.ChatCompletion).choices[0].message.content);
-    expect(events.at(-1).finished.usage.prompt_tokens).toBe((rest as OpenAI.ChatCompletion).usage!.prompt_tokens);
+    const usage = events.at(-1).finished.usage;
+    expect(usage.prompt_tokens).toBe((rest as OpenAI.ChatCompletion).usage!.prompt_tokens);
+    // The same request again: all of its prompt but the last position, in whole blocks of 16, came from the cache.
+    expect(usage.cached_tokens).toBeGreaterThan(usage.prompt_tokens - 17);
+    expect(usage.cached_tokens).toBeLessThan(usage.prompt_tokens);
+    // GetJob reports it too, as REST's usage does for that job.
+    const job = await new Promise<any>((resolve, reject) => client.GetJob({ job_id: events[0].started.job_id }, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+    expect(job.usage).toMatchObject({ prompt_tokens: usage.prompt_tokens, cached_tokens: usage.cached_tokens });
   }, 120_000);
 
   it('gRPC cancel stops generation and frees the sequence on every stage', async () => {

@@ -15,6 +15,8 @@ export interface JobView {
   finishReason?: FinishReason;
   promptTokens?: number;
   completionTokens?: number;
+  /** Prompt tokens served from cached or forked KV (usage.prompt_tokens_details.cached_tokens). */
+  cachedTokens?: number;
   error?: string;
 }
 

@@ -8,7 +8,7 @@ import { toServiceError } from './status-map';
 const FINISH: Record<FinishReason, string> = { stop: 'STOP', length: 'LENGTH', cancelled: 'CANCELLED', error: 'ERROR' };
 const STATES: Record<JobView['state'], string> = { queued: 'QUEUED', running: 'RUNNING', completed: 'COMPLETED', failed: 'FAILED', cancelled: 'CANCELLED' };
 
-const usage = (prompt: number, completion: number) => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion });
+const usage = (prompt: number, completion: number, cached = 0) => ({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, cached_tokens: cached });
 
 function caller(backend: ServingBackend, call: { metadata: grpc.Metadata; getPeer(): string }): Principal {
   const auth = call.metadata.get('authorization')[0];
@@ -61,7 +61,7 @@ export function servingHandlers(backend: ServingBackend): grpc.UntypedServiceImp
           await write(call, { delta: { text: e.delta, token_ids: e.tokens } });
         } else {
           finished = true;
-          await write(call, { finished: { finish_reason: FINISH[e.finishReason], usage: usage(prepared.promptTokens, completion), error: e.error ?? '' } });
+          await write(call, { finished: { finish_reason: FINISH[e.finishReason], usage: usage(prepared.promptTokens, completion, e.cachedTokens), error: e.error ?? '' } });
         }
       }
       if (!call.cancelled) call.end();
@@ -87,7 +87,7 @@ export function servingHandlers(backend: ServingBackend): grpc.UntypedServiceImp
         state: STATES[j.state],
         text: j.text ?? '',
         finish_reason: j.finishReason ? FINISH[j.finishReason] : 'FINISH_REASON_UNSPECIFIED',
-        usage: j.promptTokens !== undefined ? usage(j.promptTokens, j.completionTokens ?? 0) : undefined,
+        usage: j.promptTokens !== undefined ? usage(j.promptTokens, j.completionTokens ?? 0, j.cachedTokens) : undefined,
         error: j.error ?? '',
       };
     }),

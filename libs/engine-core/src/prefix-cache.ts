@@ -28,7 +28,8 @@ export interface PrefixCacheOptions {
  * generated tokens but the last), counted by admission like a sequence of its length. A new sequence whose block
  * hashes match starts from it: its first chunk carries `from` and `start = L`, each stage copies the first L
  * positions of the source's slot into the new slot, and prefill goes on at L. A running sequence is matched too
- * once its prompt is prefilled (the second choice of an n > 1 request forks from the first).
+ * once its prompt is prefilled (the choices of one n > 1 request fork from each other through ChoiceForks instead,
+ * without waiting for a block boundary or needing the cache).
  *
  * Cached prefixes are evicted least recently used first, when admission needs their room, when they are idle for
  * longer than the caller allows (before the stages' own idle eviction could drop them), or when a newer entry

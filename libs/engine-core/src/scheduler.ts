@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ActArray } from '@ivl/runtime';
+import { ChoiceForks } from './choice-forks';
 import { BatchExecutor, MicroBatch } from './micro-batch';
 import type { PrefixCache } from './prefix-cache';
 import { Sequence } from './sequence';
@@ -28,13 +29,17 @@ export interface SchedulerOptions {
  * between steps. Every micro-batch carries the decode rows of the running sequences that are ready (split over
  * as many micro-batches as there are free slots, so with N stages N groups are in flight and every stage works)
  * plus at most `prefillChunk` prompt positions, taken from the waiting prompts in arrival order. A long prompt or
- * image therefore never stops running answers: it rides along, a bounded chunk per step.
+ * image therefore never stops running answers: it rides along, a bounded chunk per step. The choices of one request
+ * (`Sequence.group`) prefill their prompt once: the others wait for the first and fork from it (ChoiceForks).
  */
 export class Scheduler {
   private readonly seqs = new Set<Sequence>();
   private inFlight = 0;
   private epoch = randomUUID().slice(0, 8);
   private counter = 0;
+  private readonly forks = new ChoiceForks((s) => this.o.prefix?.unpin(s.prefix));
+  /** Sequences that ended while a fork from them had not run yet: they finish (and free their KV) once it has. */
+  private readonly lingering = new Map<Sequence, () => void>();
 
   constructor(private readonly exec: BatchExecutor, private readonly o: SchedulerOptions) {}
 
@@ -46,13 +51,17 @@ export class Scheduler {
     return this.inFlight;
   }
 
-  /** Starts a sequence; with a prefix-cache hit its prefill begins after the cached positions. */
+  /**
+   * Starts a sequence; with a prefix-cache hit its prefill begins after the cached positions. A choice whose
+   * sibling is still prefilling the prompt waits for it, then begins after the positions it forks.
+   */
   add(seq: Sequence): void {
     seq.position = seq.ids.length;
     const cached = seq.prefix?.hit?.length ?? 0;
     if (cached >= seq.ids.length) throw new RangeError(`sequence ${seq.id}: a cached prefix of ${cached} positions leaves nothing to prefill`);
     seq.prefillSent = seq.prefilled = cached;
     this.seqs.add(seq);
+    this.forks.join(seq);
     this.pump();
   }
 
@@ -70,14 +79,36 @@ export class Scheduler {
       s.fail(e);
       this.o.onRelease?.(s);
     }
+    // Their forks will not run: what ended before them goes now.
+    for (const done of this.lingering.values()) done();
+    this.lingering.clear();
+    this.forks.clear();
     // Batches still out belong to the old epoch; their results are ignored when (if) they come back.
     this.epoch = randomUUID().slice(0, 8);
   }
 
   private complete(seq: Sequence): void {
     if (!this.seqs.delete(seq)) return;
-    seq.finish();
-    this.o.onRelease?.(seq);
+    this.leave(seq, () => {
+      seq.finish();
+      this.o.onRelease?.(seq);
+    });
+  }
+
+  /** A sequence left: its own fork's pin goes, and it ends now or, while forks from it have not run, after them. */
+  private leave(seq: Sequence, end: () => void): void {
+    this.unpinFork(seq);
+    this.forks.leave(seq, this.seqs);
+    if (seq.forkPins > 0) this.lingering.set(seq, end);
+    else end();
+  }
+
+  private unpinFork(seq: Sequence): void {
+    const source = this.forks.unpin(seq);
+    const end = source && !source.forkPins ? this.lingering.get(source) : undefined;
+    if (!end) return;
+    this.lingering.delete(source!);
+    end();
   }
 
   private pump(): void {
@@ -92,7 +123,7 @@ export class Scheduler {
     const decode: Sequence[] = [];
     const prefill: Sequence[] = [];
     for (const s of this.seqs) {
-      if (s.cancelled) continue;
+      if (s.cancelled || s.waitsFor) continue;
       if (s.state === 'decode' && !s.inFlight) decode.push(s);
       else if (s.state === 'prefill' && s.prefillSent < s.ids.length) prefill.push(s);
     }
@@ -141,9 +172,9 @@ export class Scheduler {
       const last = to === s.ids.length;
       if (last) s.inFlight = true;
       b.seqs.push(s);
-      // A prefix-cache hit: the first chunk tells every stage to copy the cached positions first.
-      const hit = s.prefix?.hit;
-      b.spans.push({ seq: s.id, start: from, length: to - from, ...(hit && from === hit.length ? { from: hit.from } : {}) });
+      // A prefix-cache hit or a fork: the first chunk tells every stage to copy the source's positions first.
+      const start = s.startFrom;
+      b.spans.push({ seq: s.id, start: from, length: to - from, ...(start && from === start.length ? { from: start.from } : {}) });
       b.prefill.push(true);
       for (let p = from; p < to; p++) b.ids.push(s.ids[p]);
       if (last) b.logitRows.push(b.ids.length - 1);
@@ -183,8 +214,10 @@ export class Scheduler {
 
   private failOne(s: Sequence, e: Error): void {
     if (!this.seqs.delete(s)) return;
-    s.fail(e);
-    this.o.onRelease?.(s);
+    this.leave(s, () => {
+      s.fail(e);
+      this.o.onRelease?.(s);
+    });
   }
 
   private accept(b: MicroBatch, logits: Float32Array): void {
@@ -196,10 +229,16 @@ export class Scheduler {
       const at = finishesPrompt ? row++ : -1;
       if (!this.seqs.has(s)) return;
       s.committed = Math.max(s.committed, span.start + span.length);
-      if (span.from !== undefined) this.o.prefix?.unpin(s.prefix);
+      if (span.from !== undefined) {
+        if (s.fork) this.unpinFork(s);
+        else this.o.prefix?.unpin(s.prefix);
+      }
       if (b.prefill[i]) {
         s.prefilled = span.start + span.length;
-        if (finishesPrompt) this.o.prefix?.prefilled(s);
+        if (finishesPrompt) {
+          this.o.prefix?.prefilled(s);
+          this.forks.prefilled(s, this.seqs);
+        }
         if (!finishesPrompt) {
           if (s.cancelled && s.prefilled === s.prefillSent) this.complete(s);
           return;

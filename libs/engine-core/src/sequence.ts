@@ -31,6 +31,14 @@ export class Sequence {
   trace: Record<string, string> = {};
   /** Prefix cache: this prompt's block hashes and, on a hit, the cached prefix its KV starts from. */
   prefix?: PrefixLookup;
+  /** The choices of one request (OpenAI's n) share this id: one prefills the prompt, the others fork from it. */
+  group?: string;
+  /** The sibling choice whose prompt prefill this one waits for (it is not scheduled meanwhile). */
+  waitsFor?: Sequence;
+  /** Starts from a sibling's KV: the first `length` positions of `source`; `pinned` until that chunk has run. */
+  fork?: { source: Sequence; length: number; pinned: boolean };
+  /** Forks from this sequence whose first chunk has not run yet: its KV must stay on every stage until then. */
+  forkPins = 0;
   /** Positions every stage holds (returned from the ring). */
   committed = 0;
   /** Tokens fed after `ids` (the sampled tokens sent as decode rows), in order. */
@@ -62,9 +70,19 @@ export class Sequence {
     return b > a ? this.imageRows.slice(a * this.hidden, b * this.hidden) : undefined;
   }
 
-  /** Positions the prefix cache starts this sequence from (0 without a hit). */
+  /** Where this sequence's KV starts from: a sibling choice's (fork) or a cached prefix's; undefined from scratch. */
+  get startFrom(): { from: string; length: number } | undefined {
+    return this.fork ? { from: this.fork.source.id, length: this.fork.length } : this.prefix?.hit;
+  }
+
+  /** Positions taken from another sequence's KV instead of prefilled (0 without a hit or fork). */
   get cachedTokens(): number {
-    return this.prefix?.hit?.length ?? 0;
+    return this.startFrom?.length ?? 0;
+  }
+
+  /** Whether position p holds an image-context token. */
+  isImage(p: number): boolean {
+    return this.imgRank[p + 1] > this.imgRank[p];
   }
 
   /** The token ids of the positions every stage holds. */

@@ -13,6 +13,8 @@ export interface SubmitOptions {
   priority?: number;
   /** Attempts before the job is failed for good (a dead stage makes an attempt fail; it is retried with backoff). */
   attempts?: number;
+  /** GenerateJobData.choiceGroup: the same for every choice of one request. */
+  choiceGroup?: string;
 }
 
 /** Media passed to `submit` as bytes; the client stores them as blobs. */
@@ -103,6 +105,7 @@ export class GenerateClient {
       rawPrompt: req.rawPrompt,
       returnTokens: req.returnTokens,
       enqueuedAt: Date.now(),
+      ...(opts.choiceGroup ? { choiceGroup: opts.choiceGroup } : {}),
     };
     const jobId = opts.jobId ?? randomUUID();
     try {

@@ -81,6 +81,11 @@ export interface GenerateJobData {
   returnTokens?: boolean;
   /** Milliseconds since the epoch when the producer enqueued the job (queue-time metric). */
   enqueuedAt: number;
+  /**
+   * The choices of one request (OpenAI's n) share this id: those a pipeline runs together prefill the prompt once
+   * (the others fork from the first's KV).
+   */
+  choiceGroup?: string;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';

@@ -42,7 +42,8 @@ export function inProcessEngine(runner: ModelRunner, tok: IvlTokenizer, o: { pre
     },
   });
   let n = 0;
-  const answer = async (ids: number[], image?: { px: Float32Array; tiles: number }): Promise<InProcessAnswer> => {
+  /** `group`: the choices of one request (OpenAI's n) share it, so they prefill the prompt once. */
+  const answer = async (ids: number[], image?: { px: Float32Array; tiles: number }, group?: string): Promise<InProcessAnswer> => {
     const t0 = performance.now();
     const lookup = prefix?.lookup(ids, imageRuns(ids, IMG, image ? TileEmbeddingCache.tileKeys(image.px, image.tiles) : []));
     const vision = Boolean(image) && ids.lastIndexOf(IMG) >= (lookup?.hit?.length ?? 0);
@@ -51,6 +52,7 @@ export function inProcessEngine(runner: ModelRunner, tok: IvlTokenizer, o: { pre
     let first = 0;
     const seq = new Sequence(`s${n++}`, ids, ids.length, d, rows, IMG, runner.hidden, () => (first ||= performance.now()));
     seq.prefix = lookup;
+    seq.group = group;
     sched.add(seq);
     await seq.done;
     return { tokens: d.tokens, logits: exec.logits.get(seq.id)!, cached: seq.cachedTokens, ttftMs: first - t0, vision };

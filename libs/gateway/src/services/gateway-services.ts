@@ -80,27 +80,28 @@ export class GatewayServices implements ServingBackend {
 
   /**
    * One job per choice (OpenAI's n): sibling sequences with seeds seed, seed + 1, …, so seeded choices differ and
-   * repeat. They share the prompt's KV only through the pipeline's prefix cache.
+   * repeat. They carry one choice group, so a pipeline that runs them together prefills the prompt once.
    */
   async enqueueChoices(prepared: PreparedChat, who: Principal): Promise<string[]> {
     if (prepared.n === 1) return [await this.enqueue(prepared, who)];
     await this.checkAdmission();
     const seed = prepared.submit.sampling?.seed;
+    const group = randomUUID().replace(/-/g, '');
     return Promise.all(
       Array.from({ length: prepared.n }, (_, i) => {
         const submit = { ...prepared.submit, sampling: { ...prepared.submit.sampling, seed: seed === undefined ? undefined : (seed + i) % 2 ** 32 } };
-        return this.enqueue({ ...prepared, submit }, who, false);
+        return this.enqueue({ ...prepared, submit }, who, false, group);
       }),
     );
   }
 
   /** Refuses what the cluster cannot take now (503 draining / no pipeline, 429 queue full), then queues. */
-  async enqueue(prepared: PreparedChat, who: Principal, admit = true): Promise<string> {
+  async enqueue(prepared: PreparedChat, who: Principal, admit = true, choiceGroup?: string): Promise<string> {
     if (admit) await this.checkAdmission();
     const jobId = randomUUID().replace(/-/g, '');
     // Independent writes: together, one round trip of latency instead of two.
     return this.telemetry.begin(prepared, async () => {
-      await Promise.all([this.jobs.register(jobId, who, prepared.promptTokens), this.client.submit(prepared.submit, { jobId })]);
+      await Promise.all([this.jobs.register(jobId, who, prepared.promptTokens), this.client.submit(prepared.submit, { jobId, choiceGroup })]);
       return jobId;
     });
   }
@@ -147,6 +148,7 @@ export class GatewayServices implements ServingBackend {
           finishReason: r?.finishReason,
           promptTokens: r?.promptTokens,
           completionTokens: r?.completionTokens,
+          cachedTokens: r?.cachedTokens,
         };
       case 'failed':
         return { jobId, state: 'failed', error: st.error };

@@ -192,6 +192,8 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   };
   seq = new Sequence(seqId, ids, prepared.ids.length, decoder, imageRows, d.config.imageContextTokenId, d.hidden, onStep);
   seq.prefix = cached;
+  // With or without the prefix cache: sharing the prompt between the choices of one request is no cross-request cache.
+  seq.group = data.choiceGroup;
   seq.trace = injectContext();
   d.active.set(job.id!, seq);
   try {
