@@ -10,7 +10,8 @@
  *    benchmark CPU (issue 9's measurement).
  * With IVL_BENCH_PRESET=4b or IVL_BENCH_BUNDLE (an int4 bundle), the first figure at the `4b` dimensions instead,
  * through stage 0 as the driver runs it (see bench-prefix-4b.ts), into a section of its own.
- * Env: IVL_BENCH_THREADS (2), IVL_BENCH_ROUNDS (3; 1 at 4b), IVL_BENCH_OFF (4b: 1 = also turn 2 with the cache off).
+ * Env: IVL_BENCH_THREADS (2), IVL_BENCH_ROUNDS (3; 1 at 4b), IVL_BENCH_OFF (4b: 1 = also turn 2 with the cache off),
+ * IVL_BENCH_SEED (4b: the first round's image, 10).
  */
 import { ensureBundle } from '@ivl/compiler';
 import { inProcessEngine } from '@ivl/engine-core/testing';

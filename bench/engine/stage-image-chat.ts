@@ -1,6 +1,6 @@
 import type { BundleManifest } from '@ivl/compiler';
 import { Admission, MicroBatch, PrefixCache, Sequence, imageRuns } from '@ivl/engine-core';
-import { GREEDY, SequenceDecoder } from '@ivl/generation';
+import { GREEDY, SequenceDecoder, TokenLogprob } from '@ivl/generation';
 import { loadTokenizer } from '@ivl/prompt';
 import { prepareInput } from '@ivl/requests';
 import { TileEmbeddingCache } from '@ivl/runtime';
@@ -23,6 +23,8 @@ export interface TurnResult {
   /** Median time of the turn's full prefill chunks. */
   chunkMs: number;
   tokens: number[];
+  /** Each greedy token's log-probability and the two most likely tokens'. */
+  logprobs: TokenLogprob[];
   answer: string;
 }
 
@@ -59,7 +61,7 @@ export async function stageImageChat(bundle: { dir: string; manifest: BundleMani
     const tv = performance.now();
     const rows = vision ? await s.model.vision(p.pixelValues, p.numTiles, keys) : undefined;
     const visionMs = performance.now() - tv;
-    const d = new SequenceDecoder(tok, p.ids, { params: { ...GREEDY, maxNewTokens: o.steps, ignoreEos: true }, eosTokenIds: s.manifest.generation.eosTokenIds, seed: 0 });
+    const d = new SequenceDecoder(tok, p.ids, { params: { ...GREEDY, maxNewTokens: o.steps, ignoreEos: true, logprobs: 2 }, eosTokenIds: s.manifest.generation.eosTokenIds, seed: 0 });
     let first = 0;
     const q = new Sequence(`chat-${n++}`, p.ids, p.ids.length, d, rows, IMG, s.info.hidden, () => (first ||= performance.now()));
     q.prefix = cached;
@@ -78,6 +80,7 @@ export async function stageImageChat(bundle: { dir: string; manifest: BundleMani
       firstStepMs: steps[0]?.ms ?? NaN,
       chunkMs: median(steps.filter((x) => x.prefill === chunk).map((x) => x.ms)),
       tokens: d.tokens,
+      logprobs: d.logprobs,
       answer: d.outputText,
     };
     o.log(`${name}: ${p.numTiles} tiles, ${r.positions} positions (${r.cached} cached, ${r.prefilled} prefilled), vision ${vision ? `${(visionMs / 1000).toFixed(1)} s` : 'skipped'}, first token after ${(r.ttftMs / 1000).toFixed(1)} s`);
