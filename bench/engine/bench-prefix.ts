@@ -8,19 +8,25 @@
  * 2. What a fork costs in the `4b` layout (36 layers, 2 KV heads of 128, fp32 KV): copying 3,400 cached positions
  *    into a new slot of a real SlotKvCache, against the ≈90 s prefill of those positions it replaces on the
  *    benchmark CPU (issue 9's measurement).
- * Env: IVL_BENCH_THREADS (2), IVL_BENCH_ROUNDS (3).
+ * With IVL_BENCH_PRESET=4b or IVL_BENCH_BUNDLE (an int4 bundle), the first figure at the `4b` dimensions instead,
+ * through stage 0 as the driver runs it (see bench-prefix-4b.ts), into a section of its own.
+ * Env: IVL_BENCH_THREADS (2), IVL_BENCH_ROUNDS (3; 1 at 4b), IVL_BENCH_OFF (4b: 1 = also turn 2 with the cache off),
+ * IVL_BENCH_SEED (4b: the first round's image, 10).
  */
 import { ensureBundle } from '@ivl/compiler';
 import { inProcessEngine } from '@ivl/engine-core/testing';
 import { parsePlan } from '@ivl/plan';
 import { loadTokenizer } from '@ivl/prompt';
-import { ModelRunner, SlotKvCache } from '@ivl/runtime';
+import { ModelRunner } from '@ivl/runtime';
 import { Rng } from '@ivl/tensor';
 import { tinyCheckpoint } from '@ivl/test-support';
 import { machineLine, writeBenchSection } from '../benchmarks-file';
+import { bench4b } from './bench-prefix-4b';
+import { forkCost } from './fork-cost';
 
 const threads = Number(process.env.IVL_BENCH_THREADS ?? 2);
-const rounds = Number(process.env.IVL_BENCH_ROUNDS ?? 3);
+const preset = process.env.IVL_BENCH_PRESET ?? (process.env.IVL_BENCH_BUNDLE ? '4b' : 'tiny');
+const rounds = Number(process.env.IVL_BENCH_ROUNDS ?? (preset === 'tiny' ? 3 : 1));
 const TILES = 13;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
@@ -56,22 +62,6 @@ async function chatTurns() {
   return out;
 }
 
-/** Copying `positions` cached positions into a new slot, in the 4b KV layout, through SlotKvCache.prepare. */
-function forkCost(positions: number) {
-  const layers = 36;
-  const kv = new SlotKvCache('float32', layers, 2, 128, 4 * 2 ** 30);
-  kv.prepare([{ seq: 'src', start: 0, length: positions }]);
-  kv.commit('src', positions);
-  const times: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    kv.prepare([{ seq: `fork${r}`, start: positions - 1, length: 1, from: 'src' }]);
-    times.push(performance.now() - t0);
-    kv.release(`fork${r}`);
-  }
-  return { ms: median(times), bytes: (positions - 1) * kv.bytesPerToken };
-}
-
 async function main() {
   const t = await chatTurns();
   const fork = forkCost(3400);
@@ -98,4 +88,4 @@ prefilling them takes ≈90 s on the benchmark CPU.`;
   writeBenchSection('prefix', md);
 }
 
-void main();
+void (preset === 'tiny' ? main() : bench4b(preset, threads, rounds));
