@@ -111,24 +111,57 @@ export class StageModelClient {
     return out;
   }
 
-  /** A few tiles through every part of the encoder, one call per part. */
+  /**
+   * A few tiles through every part of the encoder, one call per part. While the ring's steps are running, a part
+   * is sent the moment a step's last call (`back`) answers, before the next step's `front` can be sent: otherwise
+   * parts would land between a step's `front` and its `back` on the thread's FIFO, and a token could wait for
+   * several parts instead of one.
+   */
   private async visionTiles(tile: Float32Array, n: number): Promise<ActArray> {
-    if (this.visionParts <= 1) return (await this.call('runVision', [tile, n])) as ActArray;
+    if (this.visionParts <= 1) return (await this.betweenSteps('runVision', [tile, n])) as ActArray;
     let x: ActArray = tile;
-    for (let p = 0; p < this.visionParts; p++) x = (await this.call('runVisionPart', [p, x, n])) as ActArray;
+    for (let p = 0; p < this.visionParts; p++) x = (await this.betweenSteps('runVisionPart', [p, x, n])) as ActArray;
     return x;
   }
 
+  /** Step calls (front, layers, back) sent and not yet answered. */
+  private stepCalls = 0;
+  /** Calls waiting for a step to end, each sent by its thunk. */
+  private readonly stepWaiters: Array<() => void> = [];
+
+  /** A call sent at once when no step is under way, else as soon as a step's `back` answers (or the steps stop). */
+  private betweenSteps(method: string, args: unknown[]): Promise<unknown> {
+    if (this.stepCalls === 0 || this.dead) return this.call(method, args);
+    return new Promise((resolve, reject) => this.stepWaiters.push(() => void this.call(method, args).then(resolve, reject)));
+  }
+
+  private stepCall<T>(method: 'front' | 'layers' | 'back', args: unknown[]): Promise<T> {
+    this.stepCalls++;
+    const done = () => {
+      this.stepCalls--;
+      // This handler runs before the caller's own continuation (it was attached first), so a call sent here
+      // reaches the thread ahead of the next step's front.
+      if (method === 'back' && this.stepWaiters.length) return this.stepWaiters.shift()!();
+      // No step under way once the callers' continuations have run: nothing more to wait for.
+      setImmediate(() => {
+        if (this.stepCalls === 0 || this.dead) this.stepWaiters.splice(0).forEach((w) => w());
+      });
+    };
+    const p = this.call(method, args) as Promise<T>;
+    p.then(done, done);
+    return p;
+  }
+
   front(input: FrontInput): Promise<ActArray> {
-    return this.call('front', [input]) as Promise<ActArray>;
+    return this.stepCall('front', [input]);
   }
 
   layers(hidden: ActArray, spans: SeqChunk[]): Promise<ActArray> {
-    return this.call('layers', [hidden, spans]) as Promise<ActArray>;
+    return this.stepCall('layers', [hidden, spans]);
   }
 
   back(hidden: ActArray, spans: SeqChunk[], logitRows: number[]): Promise<Float32Array> {
-    return this.call('back', [hidden, spans, logitRows]) as Promise<Float32Array>;
+    return this.stepCall('back', [hidden, spans, logitRows]);
   }
 
   release(seqs: string[]): Promise<number> {
