@@ -5,28 +5,25 @@
  * token timestamps give its inter-token gaps before, during and after the long prefill. Repeated for several
  * prefill budgets (`--prefill-chunk`) in one run, so the trade-off between the gaps and the long prompt's time to
  * first token is visible; and the long prompt alone, nothing decoding (what the budget costs it then).
- * A last phase, a two-turn 13-tile image chat (turn-2 TTFT ÷ turn-1), runs only when the engine core has a
- * prefix cache.
+ * The second turn of an image chat is measured by `npm run bench:prefix` (its 4b mode), through the driver's
+ * prefix-cache rules.
  *
  * Env: IVL_BENCH_BUNDLE / IVL_BENCH_MODEL (see bench-bundle.ts), IVL_BENCH_PRESET (4b; `tiny` for a quick check
  * of the harness), IVL_BENCH_THREADS (2), IVL_BENCH_BUDGETS (comma list, default `32,16`: the first is the
  * worker's CPU default), IVL_BENCH_PASSES (`fused,separate`: the step's chunk in one pass with the decode rows, and
  * the baseline with the chunk apart; each on a stage thread of its own), IVL_BENCH_LONG (3400 prompt tokens), IVL_BENCH_STREAMS (4),
  * IVL_BENCH_GAPS (10 gaps per stream before and after the long prompt), IVL_BENCH_ROUNDS (2 visits of every budget), IVL_BENCH_ALONE (1: also time the long
- * prompt alone at each budget and at IVL_BENCH_ALONE_LARGE, 256; 0 = skip), IVL_BENCH_CHAT (auto | 0 | 1),
+ * prompt alone at each budget and at IVL_BENCH_ALONE_LARGE, 256; 0 = skip),
  * IVL_BENCH_WRITE (1: write BENCHMARKS.md; 0 = print only), IVL_BENCH_STEPS_OUT (a JSON file for every step).
  * A larger run: more streams (IVL_BENCH_STREAMS=8), more budgets (IVL_BENCH_BUDGETS=64,8,16,32,128), more gaps.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
-import * as engineCore from '@ivl/engine-core';
 import { MicroBatch, Sequence } from '@ivl/engine-core';
 import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { prepareInput } from '@ivl/requests';
-import { TileEmbeddingCache } from '@ivl/runtime';
-import { StageSetup, WORKER_DEFAULTS, defaultPrefillChunk, setUpStage, wireEngineCore } from '@ivl/worker-node';
-import { syntheticImage } from '../../test/support/images';
+import { StageSetup, WORKER_DEFAULTS, setUpStage, wireEngineCore } from '@ivl/worker-node';
 import { machineLine, writeBenchSection } from '../benchmarks-file';
 import { benchBundle } from './bench-bundle';
 import { GapSummary, gapsAround, median, summarizeGaps } from './inter-token-gaps';
@@ -46,7 +43,6 @@ const rounds = Number(env.IVL_BENCH_ROUNDS ?? 2);
 const aloneToo = env.IVL_BENCH_ALONE !== '0';
 /** A budget far above the others, for the prompt alone: do larger passes finish a long prompt sooner? */
 const aloneLarge = Number(env.IVL_BENCH_ALONE_LARGE ?? 256);
-const chatMode = env.IVL_BENCH_CHAT ?? 'auto';
 const progress = (msg: string) => console.error(`[bench:latency ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 interface StepRecord {
@@ -144,38 +140,6 @@ function stepMs(r: BudgetResult, withPrefill: boolean): string {
   return xs.length ? `${median(xs).toFixed(0)} ms` : '–';
 }
 
-/**
- * Turn 2 of a 13-tile image chat (turn 1's prompt + answer + a new question, the same image) against turn 1: the
- * prefix cache should make turn 2's first token cost a small fraction of turn 1's. Runs only when the engine core
- * exports a prefix cache; reports from which position turn 2's prefill actually started.
- */
-async function imageChat(s: StageSetup, tok: IvlTokenizer): Promise<string> {
-  const hasPrefixCache = Object.keys(engineCore).some((k) => /prefix/i.test(k));
-  if (chatMode === '0' || (chatMode === 'auto' && !hasPrefixCache)) {
-    return `Second turn of a 13-tile image chat: skipped (${hasPrefixCache ? 'IVL_BENCH_CHAT=0' : 'this engine core has no prefix cache yet; the phase runs once it does (the driver\'s prefix lookup must then be added to this phase\'s turn()), or with IVL_BENCH_CHAT=1'}).`;
-  }
-  s.model.visionCache ??= new TileEmbeddingCache(WORKER_DEFAULTS.visionCacheMb * 2 ** 20); // as the driver does
-  const image = { data: (await syntheticImage(1792, 1344, 3)).bytes, maxNum: 12 };
-  const q1 = 'Describe this image in detail.';
-  const turn = async (input: Parameters<typeof prepareInput>[2], name: string) => {
-    const steps: StepRecord[] = [];
-    const { scheduler } = engineAt(s, defaultPrefillChunk('cpu'), steps);
-    const t0 = performance.now();
-    const p = await prepareInput(tok, s.manifest.config, input);
-    const rows = p.numTiles ? await s.model.vision(p.pixelValues, p.numTiles) : undefined;
-    const times: number[] = [];
-    const q = new Streams(s, tok).start(`chat-${name}`, p.ids, 16, times, rows);
-    scheduler.add(q);
-    await q.done;
-    progress(`image chat ${name}: ${p.numTiles} tiles, ${p.ids.length} prompt tokens, first token after ${((times[0] - t0) / 1000).toFixed(1)} s`);
-    return { ttft: times[0] - t0, tokens: p.ids.length, answer: q.decoder.outputText, startedAt: steps.find((x) => x.prefillFrom >= 0)?.prefillFrom ?? p.ids.length };
-  };
-  const t1 = await turn({ question: q1, images: [image] }, 'turn 1');
-  const t2 = await turn({ history: [{ question: q1, answer: t1.answer }], question: 'And what colours dominate it?', images: [image] }, 'turn 2');
-  const ratio = t2.ttft / t1.ttft;
-  return `Second turn of a 13-tile image chat (${t1.tokens} then ${t2.tokens} prompt tokens, prefill budget ${defaultPrefillChunk('cpu')}): TTFT turn 1 ${(t1.ttft / 1000).toFixed(1)} s, turn 2 ${(t2.ttft / 1000).toFixed(1)} s, ratio ${(100 * ratio).toFixed(1)}% (target ≤ 10%: ${ratio <= 0.1 ? 'met' : 'not met'}); turn 2's prefill started at position ${t2.startedAt}${t2.startedAt === 0 ? ' (no prefix was reused through this harness)' : ''}.`;
-}
-
 async function main() {
   const t0 = Date.now();
   const load0 = loadavg()[0];
@@ -211,8 +175,6 @@ async function main() {
   // The long prompt with nothing decoding, at each budget and a large one: what the budget costs a prompt alone.
   const alone = new Map<number, number>();
   if (aloneToo) for (const b of [...budgets, aloneLarge]) alone.set(b, await timeAlone(s, tok, long, b));
-  const chatLine = await imageChat(s, tok);
-  progress(chatLine);
   await new Promise((r) => setTimeout(r, 200)); // the last releases reach the stage thread before it closes
   for (const x of setups.values()) await x.model.close();
   const minutes = ((Date.now() - t0) / 60000).toFixed(1);
@@ -234,8 +196,6 @@ async function main() {
     ...rows,
     '',
     alone.size ? `The long prompt alone (nothing decoding), time to first token by budget: ${[...alone].map(([b, ms]) => `${b} → ${(ms / 1000).toFixed(1)} s`).join(', ')}.` : '',
-    '',
-    chatLine,
   ].join('\n');
   if (env.IVL_BENCH_WRITE !== '0') writeBenchSection('latency', md);
   console.log(md);
