@@ -3,6 +3,9 @@
  * costs least in onnxruntime's CPU provider. Each variant is a tiny graph of 36 chained attentions (one step's
  * layers, each over its own past buffers, so the cache is streamed from memory as in a real step), timed at a
  * short and a long capacity. Run: `node tools/run-ts.mjs bench/engine/attention-layouts.ts` (IVL_BENCH_THREADS=2).
+ * Here K·qᵀ forms (B, C) cost ~40% less than q·Kᵀ at C = 3,584, yet the same change in the 36-layer decode step
+ * (`npm run bench:decode`) did not make the step at 3,400 faster (8 streams slower), so the graph keeps q·Kᵀ:
+ * this graph alone does not predict the whole step; see BENCHMARKS.md's bench:decode section.
  */
 import { GraphBuilder, floatAttr } from '@ivl/onnx-graph';
 import * as ort from 'onnxruntime-node';

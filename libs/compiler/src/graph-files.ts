@@ -8,7 +8,7 @@ import { buildTailGraph } from './graphs/tail-graph';
 import { buildVisionGraph } from './graphs/vision-graph';
 
 /** Bumped whenever graph construction changes, so stale cached graphs are never loaded. */
-export const GRAPH_VERSION = 7;
+export const GRAPH_VERSION = 6;
 
 /** `kv` is the KV cache's element type when it differs from the activations' (fp16 cache for an fp32 graph). */
 export type GraphSpec = { kind: 'vision' } | { kind: 'embed' } | { kind: 'tail' } | { kind: 'layers'; from: number; to: number; kv?: 'float32' | 'float16' };

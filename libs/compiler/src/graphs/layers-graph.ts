@@ -71,8 +71,7 @@ export function buildLayersGraph(m: BundleManifest, from: number, to: number, kv
     const byGroup = (x: string) => g.node('Split', [x, split], { axis: 1 }, { outputs: 2 });
     const [qs, ks, vs] = [byGroup(q1), byGroup(k1), byGroup(v0)];
     const attn = groups.map((grp, j) => {
-      // The decode rows take the past as the matmul's row operand (see slotAttention); the chunk keeps q·Kᵀ.
-      const a = slotAttention(g, shape, grp.shared, { q: qs[j], k: ks[j], v: vs[j] }, grp.keys[i - from], grp.values[i - from], grp === dec);
+      const a = slotAttention(g, shape, grp.shared, { q: qs[j], k: ks[j], v: vs[j] }, grp.keys[i - from], grp.values[i - from]);
       g.output(a.newKey, `${grp.names.newKey}.${i}`, kvType, [`${grp.names.hidden}_rows`, Hkv, `${grp.names.hidden}_seq`, D]);
       g.output(a.newValue, `${grp.names.newValue}.${i}`, kvType, [`${grp.names.hidden}_rows`, Hkv, `${grp.names.hidden}_seq`, D]);
       return a.out;

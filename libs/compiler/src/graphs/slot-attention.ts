@@ -33,9 +33,6 @@ export interface SlotGroupShared {
   pastBias: string;
   /** float32 [1, 1, G·S, S]: causal mask within the new rows, for query rows ordered (group, s). */
   newBias: string;
-  /** The two masks transposed ([B, 1, C, 1] and [1, 1, S, G·S]) for scores computed with the past as rows. */
-  pastBiasT: string;
-  newBiasT: string;
   /** int64 [1]: B·S, the group's rows in the flattened pass. */
   tokens: string;
   /** int64 [1] each: B and S. */
@@ -69,8 +66,7 @@ export function slotGroupShared(g: GraphBuilder, groups: number, grp: SlotGroup)
   const seen = g.op('GreaterOrEqual', [g.op('Unsqueeze', [newIdx, g.constInt64([1])]), g.op('Unsqueeze', [newIdx, g.constInt64([0])])]); // [S, S]: row i sees j ≤ i
   const tiled = g.op('Tile', [g.op('Where', [seen, fzero, ninf]), g.constInt64([groups, 1])]);
   const newBias = g.op('Unsqueeze', [tiled, g.constInt64([0, 1])]);
-  const T = (x: string) => g.op('Transpose', [x], { perm: [0, 1, 3, 2] });
-  return { positions, pastBias, newBias, pastBiasT: T(pastBias), newBiasT: T(newBias), tokens, B, S };
+  return { positions, pastBias, newBias, tokens, B, S };
 }
 
 /**
@@ -82,12 +78,6 @@ export function slotGroupShared(g: GraphBuilder, groups: number, grp: SlotGroup)
  * Query head h uses KV head ⌊h / (numHeads / numKvHeads)⌋ as Qwen2's repeat_kv does. Every reshape spells out its
  * dimensions, so an empty group (B = 0) flows through as empty tensors.
  *
- * With `pastAsRows` the scores are computed transposed, K·qᵀ → [B, Hkv, S + C, G·S], and the small score tensor is
- * transposed back before the softmax: the past is then MLAS's A operand, read in place, whereas as the transposed
- * B operand of q·Kᵀ it is packed (copied) on every call, i.e. the whole key cache each step (measured with
- * bench/engine/attention-layouts.ts). Same dot products in the same order, so the same numbers;
- * worth it for decode rows (G·S small), not for a prefill chunk, whose [C, G·S] scores would be transposed whole.
- *
  * Returns the attention output [1, B·S, numHeads·D] (in `act`) and the new key/value rows [B, Hkv, S, D] (in `kv`).
  */
 export function slotAttention(
@@ -97,7 +87,6 @@ export function slotAttention(
   qkv: { q: string; k: string; v: string },
   pastKey: string,
   pastValue: string,
-  pastAsRows = false,
 ): { out: string; newKey: string; newValue: string } {
   const { numHeads: Hq, numKvHeads: Hkv, headDim: D } = s;
   const G = Hq / Hkv;
@@ -113,28 +102,17 @@ export function slotAttention(
   const vNew = toF32(newValue, s.kv);
   const kPast = toF32(pastKey, s.kv);
   const vPast = toF32(pastValue, s.kv);
-  // Query rows are ordered (group, s); query head h = kv·G + g.
+  // q [1, B·S, Hq·D] → [B, Hkv, G·S, D] (query head h = kv·G + g).
+  const q5 = g.op('Transpose', [reshapeTo(g, qkv.q, [sh.B, sh.S, c(Hkv), c(G), c(D)])], { perm: [0, 2, 3, 1, 4] });
   const GS = g.op('Mul', [sh.S, c(G)]);
+  const q = toF32(reshapeTo(g, q5, [sh.B, c(Hkv), GS, c(D)]), s.act);
   const scale = floatAttr(1 / Math.sqrt(D));
   // Scores [B, Hkv, G·S, S] for the new rows and [B, Hkv, G·S, C] for the past; the new rows come first so a
   // past row sits at the same offset of the softmax row whatever the capacity.
-  let scores: string;
-  if (pastAsRows) {
-    // qᵀ [B, Hkv, D, G·S] straight from the projection's layout: [B, S, Hkv, G, D] → [B, Hkv, D, G, S].
-    const qT5 = g.op('Transpose', [reshapeTo(g, qkv.q, [sh.B, sh.S, c(Hkv), c(G), c(D)])], { perm: [0, 2, 4, 3, 1] });
-    const qT = toF32(reshapeTo(g, qT5, [sh.B, c(Hkv), c(D), GS]), s.act);
-    const sNewT = g.op('Add', [g.ms('FusedMatMul', [kNew, qT], { alpha: scale })[0], sh.newBiasT]);
-    const sPastT = g.op('Add', [g.ms('FusedMatMul', [kPast, qT], { alpha: scale })[0], sh.pastBiasT]);
-    scores = g.op('Transpose', [g.op('Concat', [sNewT, sPastT], { axis: 2 })], { perm: [0, 1, 3, 2] });
-  } else {
-    const q5 = g.op('Transpose', [reshapeTo(g, qkv.q, [sh.B, sh.S, c(Hkv), c(G), c(D)])], { perm: [0, 2, 3, 1, 4] });
-    const q = toF32(reshapeTo(g, q5, [sh.B, c(Hkv), GS, c(D)]), s.act);
-    const sNew = g.op('Add', [g.ms('FusedMatMul', [q, kNew], { alpha: scale, transB: 1 })[0], sh.newBias]);
-    const sPast = g.op('Add', [g.ms('FusedMatMul', [q, kPast], { alpha: scale, transB: 1 })[0], sh.pastBias]);
-    scores = g.op('Concat', [sNew, sPast], { axis: -1 });
-  }
-  const probs = g.op('Softmax', [scores], { axis: -1 });
-  const C = g.op('Shape', [kPast], { start: 2, end: 3 });
+  const sNew = g.op('Add', [g.ms('FusedMatMul', [q, kNew], { alpha: scale, transB: 1 })[0], sh.newBias]);
+  const sPast = g.op('Add', [g.ms('FusedMatMul', [q, kPast], { alpha: scale, transB: 1 })[0], sh.pastBias]);
+  const probs = g.op('Softmax', [g.op('Concat', [sNew, sPast], { axis: -1 })], { axis: -1 });
+  const C = g.op('Shape', [sPast], { start: 3, end: 4 });
   const [pNew, pPast] = g.node('Split', [probs, g.op('Concat', [sh.S, C], { axis: 0 })], { axis: -1 }, { outputs: 2 });
   const o = g.op('Add', [g.op('MatMul', [pNew, vNew]), g.op('MatMul', [pPast, vPast])]); // [B, Hkv, G·S, D]
   const o5 = g.op('Transpose', [reshapeTo(g, o, [sh.B, c(Hkv), c(G), sh.S, c(D)])], { perm: [0, 3, 1, 2, 4] }); // [B, S, Hkv, G, D]
