@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer } from '@ivl/local-cluster';
 import { freshCacheDir, tinyCheckpoint } from '@ivl/test-support';
@@ -125,6 +125,29 @@ describe('the CLI contract (every README command as a real process)', () => {
       const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), BOUND_MS))]);
       if (code === 'hung') p.kill('SIGKILL');
       expect(code).toBe(0);
+      expect(Date.now() - t1).toBeLessThan(BOUND_MS);
+    }
+  });
+
+  it('npm start (tools/quickstart.mjs, the README quickstart): the whole cluster comes up, answers /healthz, and stops on SIGINT within the bound', async () => {
+    const port = await freePort();
+    const quickstart = join(dirname(CLI), '..', 'tools', 'quickstart.mjs');
+    const args = ['--redis', redis.url, '--queue-prefix', 'contract-start', '--port', String(port), '--grpc-port', String(await freePort()), '--threads', '1'];
+    const p = spawn(process.execPath, [quickstart, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d.toString()));
+    p.stderr.on('data', (d) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    try {
+      await expect.poll(() => /Ctrl-C stops everything/.test(out), { timeout: 2 * BOUND_MS, interval: 200 }).toBe(true);
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(res.status, out).toBe(200);
+    } finally {
+      const t1 = Date.now();
+      p.kill('SIGINT');
+      const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), BOUND_MS))]);
+      if (code === 'hung') p.kill('SIGKILL');
+      expect(code, out).toBe(0);
       expect(Date.now() - t1).toBeLessThan(BOUND_MS);
     }
   });
