@@ -9,7 +9,7 @@
  * IVL_BENCH_PARTS (6), IVL_BENCH_ROUNDS (2), IVL_BENCH_WRITE (1: write BENCHMARKS.md; 0 = print only).
  */
 import { loadavg } from 'node:os';
-import { loadTokenizer } from '@ivl/prompt';
+import { IvlTokenizer, loadTokenizer } from '@ivl/prompt';
 import { prepareInput } from '@ivl/requests';
 import { StageSetup, WORKER_DEFAULTS, setUpStage, wireEngineCore } from '@ivl/worker-node';
 import { machineLine, writeBenchSection } from '../benchmarks-file';
@@ -33,8 +33,7 @@ interface StallResult {
   visionMs: number;
 }
 
-async function stall(s: StageSetup, parts: number, round: number, prompts: number[][]): Promise<StallResult> {
-  const tok = await loadTokenizer(s.manifest.source.dir);
+async function stall(s: StageSetup, tok: IvlTokenizer, parts: number, round: number, prompts: number[][]): Promise<StallResult> {
   const { scheduler } = wireEngineCore(s.model, undefined, WORKER_DEFAULTS, { hidden: s.info.hidden, vocab: s.info.vocab, numStages: 1 }, {
     onRelease: (q) => void s.model.release([q.id]).catch(() => undefined),
   });
@@ -73,7 +72,7 @@ async function main() {
   const results: StallResult[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const parts of round % 2 ? [...settings].reverse() : settings) {
-      const r = await stall(setups.get(parts)!, parts, round, prompts);
+      const r = await stall(setups.get(parts)!, tok, parts, round, prompts);
       results.push(r);
       loads.push(loadavg()[0]);
       progress(`round ${round + 1}, ${parts} part(s): undisturbed gap ${r.undisturbedMs.toFixed(0)} ms, largest while encoding ${r.largestMs.toFixed(0)} ms, vision ${(r.visionMs / 1000).toFixed(1)} s`);

@@ -1,11 +1,12 @@
 import type { BundleManifest } from '@ivl/compiler';
-import { Admission, MicroBatch, PrefixCache, Sequence, imageRuns } from '@ivl/engine-core';
+import { Admission, MicroBatch, PrefixCache, Sequence, imageRuns, visionNeeded } from '@ivl/engine-core';
 import { GREEDY, SequenceDecoder, TokenLogprob } from '@ivl/generation';
 import { loadTokenizer } from '@ivl/prompt';
 import { prepareInput } from '@ivl/requests';
 import { TileEmbeddingCache } from '@ivl/runtime';
 import { WORKER_DEFAULTS, setUpStage, wireEngineCore } from '@ivl/worker-node';
 import { syntheticImage } from '../../test/support/images';
+import { median } from './inter-token-gaps';
 
 /** One turn's figures: from the request's start (preprocessing included) to its first token. */
 export interface TurnResult {
@@ -27,8 +28,6 @@ export interface TurnResult {
   logprobs: TokenLogprob[];
   answer: string;
 }
-
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] : NaN);
 
 /**
  * A multi-turn image chat through stage 0 as the driver runs it, on one stage holding every layer (plan card:1):
@@ -57,7 +56,7 @@ export async function stageImageChat(bundle: { dir: string; manifest: BundleMani
     const IMG = s.manifest.config.imageContextTokenId;
     const keys = TileEmbeddingCache.tileKeys(p.pixelValues, p.numTiles);
     const cached = e.prefix?.lookup(p.ids, imageRuns(p.ids, IMG, keys));
-    const vision = p.numTiles > 0 && p.ids.lastIndexOf(IMG) >= (cached?.hit?.length ?? 0);
+    const vision = p.numTiles > 0 && visionNeeded(p.ids, IMG, cached);
     const tv = performance.now();
     const rows = vision ? await s.model.vision(p.pixelValues, p.numTiles, keys) : undefined;
     const visionMs = performance.now() - tv;

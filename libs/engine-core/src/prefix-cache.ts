@@ -139,3 +139,11 @@ export class PrefixCache {
     this.o.release([e.seq]);
   }
 }
+
+/**
+ * Whether a prompt's images still need their vision pass: an image whose tokens all lie inside the cached prefix
+ * has its rows in the KV already, so only an image token beyond the hit needs one.
+ */
+export function visionNeeded(ids: number[], imageTokenId: number, cached: PrefixLookup | undefined): boolean {
+  return ids.lastIndexOf(imageTokenId) >= (cached?.hit?.length ?? 0);
+}

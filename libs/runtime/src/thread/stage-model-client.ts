@@ -88,7 +88,7 @@ export class StageModelClient {
    */
   async vision(pixels: Float32Array, numTiles: number, tileKeys?: string[]): Promise<ActArray> {
     const k = this.visionCache ? 1 : Math.max(1, this.visionTilesPerCall);
-    if (numTiles <= k && !this.visionCache && this.visionParts <= 1) return this.call('runVision', [pixels, numTiles]) as Promise<ActArray>;
+    if (numTiles <= k && !this.visionCache) return this.visionTiles(pixels, numTiles);
     const per = pixels.length / numTiles;
     const parts: ActArray[] = [];
     for (let t = 0; t < numTiles; t += k) {

@@ -9,7 +9,7 @@ import { IvlTokenizer } from '@ivl/prompt';
 import { BlobStore, GenerateJobData, GenerateJobResult, TokenStreamWriter, keys } from '@ivl/queue';
 import { type StageModelClient, TileEmbeddingCache } from '@ivl/runtime';
 import { injectContext, tracer, tracingEnabled, withSpan } from '@ivl/telemetry';
-import { Admission, PrefixCache, PrefixLookup, Scheduler, Sequence, imageRuns } from '@ivl/engine-core';
+import { Admission, PrefixCache, PrefixLookup, Scheduler, Sequence, imageRuns, visionNeeded } from '@ivl/engine-core';
 
 export interface ProcessorDeps {
   redis: Redis;
@@ -168,11 +168,9 @@ export async function processJob(d: ProcessorDeps, job: Job<GenerateJobData, Gen
   // rather than take one only to hand it back.
   if (token && !(d.prefix ? d.admission.fitsWithoutCached(reserve) : d.admission.fits(reserve))) d.onNoRoom?.();
   const p = prepared;
-  // An image inside the cached prefix needs no vision pass: its rows are already in the KV.
-  const visionNeeded = p.numTiles > 0 && p.ids.lastIndexOf(d.config.imageContextTokenId) >= (cached?.hit?.length ?? 0);
   let imageRows;
   try {
-    imageRows = visionNeeded ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles, tileKeys)) : undefined;
+    imageRows = p.numTiles > 0 && visionNeeded(p.ids, d.config.imageContextTokenId, cached) ? await withSpan('vision', { 'ivl.tiles': p.numTiles }, () => d.model.vision(p.pixelValues, p.numTiles, tileKeys)) : undefined;
   } catch (e) {
     d.prefix?.unpin(cached);
     d.admission.release(reserve);
