@@ -160,11 +160,14 @@ describe('the CLI contract (every README command as a real process)', () => {
     expectOneLineFailure(ivl(['gateway', '--model', model, '--port', 'seventy'], { env, timeoutMs: BOUND_MS }));
   });
 
-  it('worker: comes up and stops on SIGTERM within the bound; a bad plan is one line', async () => {
+  it('worker: comes up and stops on SIGTERM within the bound; a bad plan or --vision-parts is one line', async () => {
     const port = await freePort();
     const metrics = await freePort();
     const r = await serveThenSignal(['worker', '--model', model, '--stage', '1', '--peers', `127.0.0.1:${await freePort()},127.0.0.1:${port}`, '--plan', 'card:2', '--threads', '1', '--metrics-port', String(metrics)], /serving on port/, 'SIGTERM', env);
     expect(r.code, r.out).toBe(0);
     expectOneLineFailure(ivl(['worker', '--model', model, '--stage', '0', '--peers', '127.0.0.1:1', '--plan', 'card:3'], { env, timeoutMs: BOUND_MS }));
+    const badParts = ivl(['worker', '--model', model, '--stage', '0', '--peers', '127.0.0.1:1', '--plan', 'card:1', '--vision-parts', '0', '--metrics-port', '-1'], { env, timeoutMs: BOUND_MS });
+    expectOneLineFailure(badParts);
+    expect(badParts.stderr).toMatch(/--vision-parts must be a whole number/);
   });
 });
